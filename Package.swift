@@ -1,0 +1,60 @@
+// swift-tools-version:6.0
+// Instaverse real-time layer: notifyd, the light services and the load generator,
+// all on one libuv-based I/O core. Only the C* wrapper targets touch C headers.
+import PackageDescription
+
+func system(_ name: String, _ pkg: String, _ apt: String) -> Target {
+    .systemLibrary(name: name, path: "Sources/\(name)", pkgConfig: pkg, providers: [.apt([apt])])
+}
+
+let package = Package(
+    name: "instaverse-realtime",
+    platforms: [.macOS(.v14)],
+    products: [
+        // .executable(name: "notifyd", targets: ["notifyd"]),  // added when built
+        // .executable(name: "auth-service", targets: ["auth-service"]),  // added when built
+        // .executable(name: "story-service", targets: ["story-service"]),  // added when built
+        // .executable(name: "social-service", targets: ["social-service"]),  // added when built
+        // .executable(name: "instaverse-load", targets: ["instaverse-load"]),  // added when built
+    ],
+    targets: [
+        // C wrappers: a module map and a tiny shim each, libraries from Debian.
+        system("CLibUV", "libuv", "libuv1-dev"),
+        system("CRabbitMQ", "librabbitmq", "librabbitmq-dev"),
+        system("COpenSSL", "openssl", "libssl-dev"),
+        system("CSQLite", "sqlite3", "libsqlite3-dev"),
+        system("CPQ", "libpq", "libpq-dev"),
+        system("CZlib", "zlib", "zlib1g-dev"),
+
+        // The I/O core: loop, TCP, timers, waker, signals, blocking-work offload.
+        .target(name: "IOCore", dependencies: ["CLibUV"]),
+        // Protocol state machines: bytes in, actions out, no sockets.
+        .target(name: "HTTP1"),
+        .target(name: "WebSocket", dependencies: ["COpenSSL", "CZlib"]),
+        // Bindings of the protocols to the I/O core: HTTP server, WebSocket server and client.
+        .target(name: "Web", dependencies: ["IOCore", "HTTP1", "WebSocket"]),
+        // Crypto helpers: JWT HS256, scrypt, random ids.
+        .target(name: "Tokens", dependencies: ["COpenSSL"]),
+        // The event contract shared by every publisher and notifyd.
+        .target(name: "Events"),
+        // AMQP on rabbitmq-c: consumer and publisher threads.
+        .target(name: "AMQP", dependencies: ["CRabbitMQ", "IOCore", "Events"]),
+        // PostgreSQL through libpq, the outbox and its relay.
+        .target(name: "PG", dependencies: ["CPQ", "IOCore"]),
+        // notifyd's store: protocol, SQLite implementation, in-memory double.
+        .target(name: "Store", dependencies: ["CSQLite", "Events"]),
+        // notifyd as a library (hub, sessions, REST) so tests can drive it in-process.
+        .target(name: "NotifyCore", dependencies: ["IOCore", "HTTP1", "WebSocket", "Web", "AMQP", "Store", "Tokens", "Events"]),
+        // .executableTarget(name: "notifyd", dependencies: ["NotifyCore"]),  // added when built
+        // Shared pieces of the three light services.
+        .target(name: "ServiceKit", dependencies: ["IOCore", "HTTP1", "Web", "PG", "AMQP", "Tokens", "Events"]),
+        // .executableTarget(name: "auth-service", dependencies: ["ServiceKit"]),  // added when built
+        // .executableTarget(name: "story-service", dependencies: ["ServiceKit"]),  // added when built
+        // .executableTarget(name: "social-service", dependencies: ["ServiceKit"]),  // added when built
+        // .executableTarget(name: "instaverse-load", dependencies: ["IOCore", "Web", "WebSocket", "Tokens", "AMQP"], path: "Load"),  // added when built
+
+        // Tests find the private servers through environment variables (scripts/servers.sh).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "FoundationTests", dependencies: ["TestSupport", "CLibUV", "CRabbitMQ", "COpenSSL", "CSQLite", "CPQ", "CZlib"]),
+    ]
+)

@@ -1,0 +1,1 @@
+// The Events module; its files arrive with the issue that builds it.

@@ -1,0 +1,1 @@
+// The NotifyCore module; its files arrive with the issue that builds it.
