@@ -3,7 +3,7 @@
 # Usage: scripts/deps.sh [extra-package ...]
 set -euo pipefail
 PACKAGES=(libuv1-dev librabbitmq-dev libssl-dev libsqlite3-dev libpq-dev zlib1g-dev
-          rabbitmq-server postgresql-15 postgresql-client-15 nginx-light python3 "$@")
+          rabbitmq-server postgresql-15 postgresql-client-15 nginx-light python3 curl "$@")
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
