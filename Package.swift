@@ -41,6 +41,8 @@ let package = Package(
         .target(name: "AMQP", dependencies: ["CRabbitMQ", "IOCore", "Events"]),
         // PostgreSQL through libpq, the outbox and its relay.
         .target(name: "PG", dependencies: ["CPQ", "IOCore"]),
+        // What every daemon shares: configuration from the environment, logging, sd_notify.
+        .target(name: "Daemon"),
         // notifyd's store: protocol, SQLite implementation, in-memory double.
         .target(name: "Store", dependencies: ["CSQLite", "Events"]),
         // notifyd as a library (hub, sessions, REST) so tests can drive it in-process.
@@ -55,6 +57,7 @@ let package = Package(
 
         // Tests find the private servers through environment variables (scripts/servers.sh).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon"]),
         .testTarget(name: "FoundationTests", dependencies: ["TestSupport", "CLibUV", "CRabbitMQ", "COpenSSL", "CSQLite", "CPQ", "CZlib"]),
     ]
 )
