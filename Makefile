@@ -2,10 +2,16 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 CONFIG ?= debug
+CONFIG_INSTALL ?= release
 PREFIX ?= /usr/local
 DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+BINARIES := notifyd auth-service story-service social-service instaverse-load
+UNITS := notifyd.service auth-service.service story-service.service social-service.service instaverse-gateway.service
 
-.PHONY: all deps build release run stop test clean fuzz conformance bench
+.PHONY: all deps build release run stop test clean fuzz conformance bench install uninstall
 
 all: build
 
@@ -31,3 +37,20 @@ test: deps
 clean:
 	-scripts/run.sh stop
 	rm -rf .build .run
+
+# install: release binaries, units (paths filled in), the gateway config and example
+# environment files. Honors PREFIX, DESTDIR, BINDIR, SYSCONFDIR, UNITDIR.
+install:
+	@[ "$(NOBUILD)" = 1 ] || $(MAKE) release
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/instaverse
+	for b in $(BINARIES); do install -m 0755 "$$($(SWIFT) build -c $(CONFIG_INSTALL) --show-bin-path)/$$b" $(DESTDIR)$(BINDIR)/$$b; done
+	for u in $(UNITS); do sed -e 's#@BINDIR@#$(BINDIR)#g' -e 's#@SYSCONFDIR@#$(SYSCONFDIR)#g' systemd/$$u.in > $(DESTDIR)$(UNITDIR)/$$u; chmod 0644 $(DESTDIR)$(UNITDIR)/$$u; done
+	install -m 0644 systemd/instaverse.target $(DESTDIR)$(UNITDIR)/instaverse.target
+	install -m 0644 gateway/nginx.conf $(DESTDIR)$(SYSCONFDIR)/instaverse/gateway.conf
+	for e in systemd/env/*.env; do install -m 0640 $$e $(DESTDIR)$(SYSCONFDIR)/instaverse/$$(basename $$e).example; done
+
+uninstall:
+	for b in $(BINARIES); do rm -f $(DESTDIR)$(BINDIR)/$$b; done
+	for u in $(UNITS) instaverse.target; do rm -f $(DESTDIR)$(UNITDIR)/$$u; done
+	rm -f $(DESTDIR)$(SYSCONFDIR)/instaverse/gateway.conf $(DESTDIR)$(SYSCONFDIR)/instaverse/*.env.example
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/instaverse 2>/dev/null
