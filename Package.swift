@@ -40,7 +40,7 @@ let package = Package(
         // AMQP on rabbitmq-c: consumer and publisher threads.
         .target(name: "AMQP", dependencies: ["CRabbitMQ", "IOCore", "Events"]),
         // PostgreSQL through libpq, the outbox and its relay.
-        .target(name: "PG", dependencies: ["CPQ", "IOCore"]),
+        .target(name: "PG", dependencies: ["CPQ"]),
         // notifyd's store: protocol, SQLite implementation, in-memory double.
         .target(name: "Store", dependencies: ["CSQLite", "Events"]),
         // notifyd as a library (hub, sessions, REST) so tests can drive it in-process.
@@ -55,6 +55,7 @@ let package = Package(
 
         // Tests find the private servers through environment variables (scripts/servers.sh).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "PGTests", dependencies: ["PG", "TestSupport"]),
         .testTarget(name: "FoundationTests", dependencies: ["TestSupport", "CLibUV", "CRabbitMQ", "COpenSSL", "CSQLite", "CPQ", "CZlib"]),
     ]
 )
