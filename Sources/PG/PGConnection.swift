@@ -85,6 +85,7 @@ public final class PGConnection {
     /// Runs `body` between BEGIN and COMMIT. If `body` throws, the transaction is rolled back
     /// and the error rethrown. Nested calls use a SAVEPOINT. A COMMIT that the server turns into
     /// a ROLLBACK (the transaction had failed and `body` swallowed the error) throws SQLSTATE 25P02.
+    @discardableResult
     public func transaction<T>(_ body: (PGConnection) throws -> T) throws -> T {
         let depth = transactionDepth
         let savepoint = "instaverse_sp\(depth)"

@@ -25,6 +25,7 @@ public final class PGPool: Sendable {
     /// and again after a failed connect; a job that finds no connection fails with `.connection`.
     /// `onConnect` runs on the worker after each new connection (session settings, prepares).
     /// Submissions beyond `queueCapacity` waiting jobs are refused with `.poolFull`.
+    /// The workers keep the pool alive until `shutdown()`: call it when the service stops.
     public init(url: String, threads: Int = 2, queueCapacity: Int = 1024,
                 onConnect: (@Sendable (PGConnection) throws -> Void)? = nil) {
         precondition(threads > 0 && queueCapacity > 0, "PGPool needs at least one thread and one queue slot")
