@@ -40,7 +40,7 @@ let package = Package(
         // AMQP on rabbitmq-c: consumer and publisher threads.
         .target(name: "AMQP", dependencies: ["CRabbitMQ", "IOCore", "Events"]),
         // PostgreSQL through libpq, the outbox and its relay.
-        .target(name: "PG", dependencies: ["CPQ", "IOCore"]),
+        .target(name: "PG", dependencies: ["CPQ"]),
         // What every daemon shares: configuration from the environment, logging, sd_notify.
         .target(name: "Daemon"),
         // notifyd's store: protocol, SQLite implementation, in-memory double.
@@ -58,6 +58,7 @@ let package = Package(
         // Tests find the private servers through environment variables (scripts/servers.sh).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon"]),
+        .testTarget(name: "PGTests", dependencies: ["PG", "TestSupport"]),
         .testTarget(name: "FoundationTests", dependencies: ["TestSupport", "CLibUV", "CRabbitMQ", "COpenSSL", "CSQLite", "CPQ", "CZlib"]),
     ]
 )
