@@ -9,6 +9,8 @@ BINDIR ?= $(PREFIX)/bin
 SYSCONFDIR ?= /etc
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 BINARIES := notifyd auth-service story-service social-service instaverse-load
+GATEWAY_LISTEN ?= 8000
+CORS_ORIGIN_REGEX ?= ^https://(www\\.)?instaverse\\.example$$
 UNITS := notifyd.service auth-service.service story-service.service social-service.service instaverse-gateway.service
 
 .PHONY: all deps build release run stop test clean fuzz conformance bench install uninstall
@@ -46,7 +48,10 @@ install:
 	for b in $(BINARIES); do install -m 0755 "$$($(SWIFT) build -c $(CONFIG_INSTALL) --show-bin-path)/$$b" $(DESTDIR)$(BINDIR)/$$b; done
 	for u in $(UNITS); do sed -e 's#@BINDIR@#$(BINDIR)#g' -e 's#@SYSCONFDIR@#$(SYSCONFDIR)#g' systemd/$$u.in > $(DESTDIR)$(UNITDIR)/$$u; chmod 0644 $(DESTDIR)$(UNITDIR)/$$u; done
 	install -m 0644 systemd/instaverse.target $(DESTDIR)$(UNITDIR)/instaverse.target
-	install -m 0644 gateway/nginx.conf $(DESTDIR)$(SYSCONFDIR)/instaverse/gateway.conf
+	sed -e 's#127.0.0.1:@PORT@#$(GATEWAY_LISTEN)#' -e 's#@STATE@#/var/cache/instaverse-gateway#g' \
+	    -e 's#@AUTH_UPSTREAM@#127.0.0.1:5001#' -e 's#@STORY_UPSTREAM@#127.0.0.1:5002#' \
+	    -e 's#@SOCIAL_UPSTREAM@#127.0.0.1:5003#' -e 's#@NOTIFY_UPSTREAM@#127.0.0.1:5004#' \
+	    -e 's#@CORS_ORIGIN_REGEX@#$(CORS_ORIGIN_REGEX)#' gateway/nginx.conf.in > $(DESTDIR)$(SYSCONFDIR)/instaverse/gateway.conf
 	for e in systemd/env/*.env; do install -m 0640 $$e $(DESTDIR)$(SYSCONFDIR)/instaverse/$$(basename $$e).example; done
 
 uninstall:
