@@ -42,7 +42,7 @@ let package = Package(
         // PostgreSQL through libpq, the outbox and its relay.
         .target(name: "PG", dependencies: ["CPQ", "IOCore"]),
         // notifyd's store: protocol, SQLite implementation, in-memory double.
-        .target(name: "Store", dependencies: ["CSQLite", "Events"]),
+        .target(name: "Store", dependencies: ["CSQLite"]),
         // notifyd as a library (hub, sessions, REST) so tests can drive it in-process.
         .target(name: "NotifyCore", dependencies: ["IOCore", "HTTP1", "WebSocket", "Web", "AMQP", "Store", "Tokens", "Events"]),
         // .executableTarget(name: "notifyd", dependencies: ["NotifyCore"]),  // added when built
@@ -55,6 +55,8 @@ let package = Package(
 
         // Tests find the private servers through environment variables (scripts/servers.sh).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "TokensTests", dependencies: ["Tokens", "COpenSSL"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "CSQLite"]),
         .testTarget(name: "FoundationTests", dependencies: ["TestSupport", "CLibUV", "CRabbitMQ", "COpenSSL", "CSQLite", "CPQ", "CZlib"]),
     ]
 )
