@@ -49,7 +49,7 @@ public enum JSONOut {
     public static func int(_ value: Int64, _ out: inout [UInt8]) {
         if value == 0 { out.append(UInt8(ascii: "0")); return }
         var magnitude = value.magnitude
-        var digits: (UInt64, UInt64) = (0, 0)   // 20 digits max, kept on the stack
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)   // 24 bytes: room for the 20 digits of UInt64.max, on the stack
         var count = 0
         withUnsafeMutableBytes(of: &digits) { buffer in
             while magnitude > 0 {
