@@ -10,7 +10,7 @@ final class TempDir {
     let path: String
 
     init() throws {
-        var template = Array("/tmp/store-tests.XXXXXX".utf8CString)
+        var template = Array(((getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp") + "/store-tests.XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else { throw TestFailure("mkdtemp failed") }
         path = String(cString: made)
     }
