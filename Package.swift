@@ -44,7 +44,7 @@ let package = Package(
         // What every daemon shares: configuration from the environment, logging, sd_notify.
         .target(name: "Daemon"),
         // notifyd's store: protocol, SQLite implementation, in-memory double.
-        .target(name: "Store", dependencies: ["CSQLite", "Events"]),
+        .target(name: "Store", dependencies: ["CSQLite"]),
         // notifyd as a library (hub, sessions, REST) so tests can drive it in-process.
         .target(name: "NotifyCore", dependencies: ["IOCore", "HTTP1", "WebSocket", "Web", "AMQP", "Store", "Tokens", "Events"]),
         // .executableTarget(name: "notifyd", dependencies: ["NotifyCore"]),  // added when built
@@ -59,6 +59,8 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon"]),
         .testTarget(name: "PGTests", dependencies: ["PG", "TestSupport"]),
+        .testTarget(name: "TokensTests", dependencies: ["Tokens", "COpenSSL"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "CSQLite"]),
         .testTarget(name: "FoundationTests", dependencies: ["TestSupport", "CLibUV", "CRabbitMQ", "COpenSSL", "CSQLite", "CPQ", "CZlib"]),
     ]
 )
