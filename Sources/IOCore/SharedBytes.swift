@@ -44,5 +44,8 @@ public final class SharedBytes: @unchecked Sendable {
         try body(UnsafeRawBufferPointer(start: base, count: count))
     }
 
+    /// The first byte; valid while this object is alive (queued writes keep a reference).
+    var baseAddress: UnsafeRawPointer { UnsafeRawPointer(base) }
+
     deinit { base.deallocate() }
 }
