@@ -23,6 +23,10 @@ extension EventLoop {
         // `open` under that same lock before it closes the handle.
         nonisolated(unsafe) private var handle: UnsafeMutablePointer<uv_async_t>?
 
+        // Loop-thread only: how many times the async callback drained the queue (tests use
+        // it to see that wake-ups coalesce).
+        nonisolated(unsafe) private(set) var drainCount = 0
+
         init() {}
 
         /// Runs `job` on the loop's thread, with the loop as argument. Returns false, dropping
@@ -73,6 +77,7 @@ extension EventLoop {
 
         /// Runs the queued jobs on the loop thread (from the async callback).
         private func drain(on loop: EventLoop) {
+            drainCount += 1
             let (jobs, stop) = state.withLock { state in
                 let jobs = state.jobs
                 state.jobs = []

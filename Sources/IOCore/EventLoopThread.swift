@@ -15,12 +15,15 @@ public final class EventLoopThread: Sendable {
     /// The cross-thread entry of the loop running on this thread.
     public let sender: EventLoop.Sender
     private let thread: Mutex<pthread_t?>
+    private let outcome: ThreadOutcome
 
     /// Starts the thread. `name` (at most 15 bytes are kept) shows in `top -H` and debuggers.
     public init(name: String = "event-loop", setup: @escaping @Sendable (EventLoop) -> Void = { _ in }) throws(IOError) {
         let loop = try EventLoop()
         sender = loop.sender
-        let start = ThreadStart(loop: loop, name: name, setup: setup)
+        let outcome = ThreadOutcome()
+        self.outcome = outcome
+        let start = ThreadStart(loop: loop, name: name, setup: setup, outcome: outcome)
         let context = Unmanaged.passRetained(start).toOpaque()
         var tid = pthread_t()
         let rc = pthread_create(&tid, nil, { context in
@@ -39,15 +42,19 @@ public final class EventLoopThread: Sendable {
     /// Asks the loop to stop; the thread then closes the loop and ends. Any thread.
     public func stop() { sender.stop() }
 
-    /// Waits until the thread ended. Call once from any thread but the loop's own;
-    /// later calls return at once.
-    public func join() {
-        guard let tid = thread.withLock({ tid -> pthread_t? in
+    /// Waits until the thread ended, then returns whether its loop closed cleanly (every
+    /// handle closed, none leaked). Call from any thread but the loop's own; later calls
+    /// return the same answer at once.
+    @discardableResult
+    public func join() -> Bool {
+        if let tid = thread.withLock({ tid -> pthread_t? in
             let current = tid
             tid = nil
             return current
-        }) else { return }
-        pthread_join(tid, nil)
+        }) {
+            pthread_join(tid, nil)
+        }
+        return outcome.closedCleanly.withLock { $0 }
     }
 }
 
@@ -58,11 +65,13 @@ private final class ThreadStart {
     let loop: EventLoop
     let name: String
     let setup: @Sendable (EventLoop) -> Void
+    let outcome: ThreadOutcome
 
-    init(loop: EventLoop, name: String, setup: @escaping @Sendable (EventLoop) -> Void) {
+    init(loop: EventLoop, name: String, setup: @escaping @Sendable (EventLoop) -> Void, outcome: ThreadOutcome) {
         self.loop = loop
         self.name = name
         self.setup = setup
+        self.outcome = outcome
     }
 
     func main() {
@@ -70,6 +79,12 @@ private final class ThreadStart {
         loop.adoptCurrentThread()
         setup(loop)
         loop.run()
-        try? loop.close()
+        let clean = (try? loop.close()) != nil && loop.openHandleCount == 0
+        outcome.closedCleanly.withLock { $0 = clean }
     }
+}
+
+/// How the loop thread ended, read by `join()` after pthread_join.
+private final class ThreadOutcome: Sendable {
+    let closedCleanly = Mutex(false)
 }

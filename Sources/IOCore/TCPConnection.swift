@@ -84,6 +84,10 @@ public struct TCPConnection: Hashable {
     /// `connectionDidClose(error: nil)` follows from the loop. Idempotent.
     public func close() { storage.close(error: nil) }
 
+    /// Closes abruptly: the peer gets a TCP RST instead of FIN (uv_tcp_close_reset).
+    /// Otherwise like `close()`. For load generators and tests of abrupt peers.
+    public func reset() { storage.close(error: nil, reset: true) }
+
     /// True until `close()` was called or the connection failed.
     public var isOpen: Bool { !storage.header.flags.contains(.closing) }
 
@@ -246,11 +250,13 @@ final class ConnectionStorage: ManagedBuffer<ConnectionState, uv_tcp_t>, LoopHan
     }
 
     /// Starts closing once; `error` reaches the delegate in `connectionDidClose`.
-    func close(error: IOError?) {
+    func close(error: IOError?, reset: Bool = false) {
         guard !header.flags.contains(.closing) else { return }
         header.flags.insert(.closing)
         header.flags.remove(.reading)
         if let error { extrasCreatingIfNeeded().closeError = error }
+        // close_reset refuses (EINVAL) once a shutdown was requested; then close normally.
+        if reset, uv_tcp_close_reset(tcp, connectionCloseCallback) == 0 { return }
         uv_close(uvHandle(tcp), connectionCloseCallback)
     }
 
