@@ -1,1 +1,0 @@
-// The IOCore module; its files arrive with the issue that builds it.

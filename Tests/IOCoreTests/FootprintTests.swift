@@ -1,0 +1,93 @@
+// Memory per idle connection: the layout of one connection object, and the RSS growth of
+// this process while its loop holds thousands of idle accepted connections.
+import Testing
+@testable import IOCore
+import CLibUV
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension IOCoreTests {
+    @Suite struct Footprint {
+        /// Opens N loopback connections (N from IOCORE_FOOTPRINT_CONNECTIONS, default 5,000).
+        /// The client ends are raw non-blocking sockets (kernel memory only), so the RSS growth
+        /// is the server side: our connection objects, libuv's per-fd watcher slots, malloc.
+        @Test func idleConnectionCostsAFewHundredBytes() throws {
+            let count = getenv("IOCORE_FOOTPRINT_CONNECTIONS").flatMap { Int(String(cString: $0)) } ?? 5_000
+            let warmUp = 100
+            let limit = raiseOpenFilesLimit()
+            try #require(limit >= 2 * (count + warmUp) + 64, "RLIMIT_NOFILE \(limit) is too low for \(count) connections")
+
+            let loop = try EventLoop()
+            var accepted: [TCPConnection] = []
+            accepted.reserveCapacity(count + warmUp)
+            var clients: [Int32] = []
+            clients.reserveCapacity(count + warmUp)
+            let idle = Delegate()
+            let listener = try TCPListener(loop: loop, host: "127.0.0.1", port: 0, options: .init(backlog: 4096)) { connection in
+                connection.start(delegate: idle)
+                accepted.append(connection)
+            }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = UInt16(listener.localPort).bigEndian
+            address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+
+            // Opens `n` client sockets in batches and runs the loop until it accepted them all.
+            func open(_ n: Int) -> Bool {
+                var opened = 0
+                let deadline = ContinuousClock.now + .seconds(30)
+                while opened < n {
+                    for _ in 0..<min(250, n - opened) {
+                        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+                        guard fd >= 0 else { return false }
+                        clients.append(fd)
+                        let rc = withUnsafePointer(to: &address) {
+                            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                            }
+                        }
+                        guard rc == 0 || errno == EINPROGRESS else { return false }
+                        opened += 1
+                    }
+                    while accepted.count < clients.count {
+                        loop.runNoWait()
+                        if ContinuousClock.now > deadline { return false }
+                    }
+                }
+                return true
+            }
+
+            #expect(open(warmUp))
+            let before = residentBytes()
+            let heapBefore = heapInUse()
+            #expect(open(count))
+            let after = residentBytes()
+            let heapAfter = heapInUse()
+            try #require(accepted.count == count + warmUp)
+
+            let perConnection = Double(after - before) / Double(count)
+            let object = accepted[0].storage.mallocSize
+            print("""
+                footprint: ConnectionState \(MemoryLayout<ConnectionState>.size) B + uv_tcp_t \(MemoryLayout<uv_tcp_t>.size) B \
+                + object header 16 B in one allocation, malloc_usable_size \(object) B; \
+                RSS growth \(after - before) B for \(count) idle connections = \(Int(perConnection.rounded())) B per connection \
+                (malloc in use: \((heapAfter - heapBefore) / count) B per connection)
+                """)
+            #expect(MemoryLayout<ConnectionState>.size <= 32)
+            #expect(object <= 312)  // one glibc chunk of 320 bytes
+            #expect(perConnection < 1024, "an idle connection must cost hundreds of bytes, not kilobytes")
+
+            for fd in clients { _ = Glibc.close(fd) }
+            accepted.removeAll()
+            try loop.close()
+            #expect(loop.openHandleCount == 0)
+        }
+    }
+}
+
+/// Bytes malloc has handed out and not taken back (arena chunks plus mmapped blocks).
+private func heapInUse() -> Int {
+    let info = mallinfo2()
+    return Int(info.uordblks + info.hblkhd)
+}

@@ -1,0 +1,85 @@
+// Helpers for the loop tests: run a loop with a deadline, closure-based delegates, threads,
+// and /proc readings.
+import Testing
+@testable import IOCore
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The root suite: loop tests run one at a time (they share the machine's ports and the
+/// memory test reads the process RSS).
+@Suite(.serialized) struct IOCoreTests {}
+
+/// Creates a loop, lets `setup` open handles, runs until something calls `loop.stop()`, with
+/// a watchdog that fails the test after `deadline`; then closes the loop and asserts that no
+/// handle leaked (our counter is 0 and uv_loop_close succeeded).
+func withLoop(deadline: Duration = .seconds(20), sourceLocation: SourceLocation = #_sourceLocation,
+              _ setup: (EventLoop) throws -> Void) throws {
+    let loop = try EventLoop()
+    var timedOut = false
+    let watchdog = loop.schedule(after: deadline) {
+        timedOut = true
+        loop.stop()
+    }
+    try setup(loop)
+    loop.run()
+    watchdog.cancel()
+    #expect(!timedOut, "loop test hit its deadline", sourceLocation: sourceLocation)
+    #expect(throws: Never.self, sourceLocation: sourceLocation) { try loop.close() }
+    #expect(loop.openHandleCount == 0, "handles leaked", sourceLocation: sourceLocation)
+}
+
+/// A delegate made of closures, for tests.
+final class Delegate: TCPConnectionDelegate {
+    var onRead: (TCPConnection, UnsafeRawBufferPointer) -> Void = { _, _ in }
+    var onEOF: ((TCPConnection) -> Void)?
+    var onWritable: (TCPConnection) -> Void = { _ in }
+    var onClose: (TCPConnection, IOError?) -> Void = { _, _ in }
+
+    func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) { onRead(connection, bytes) }
+    func connectionDidReadEOF(_ connection: TCPConnection) {
+        if let onEOF { onEOF(connection) } else { connection.close() }
+    }
+    func connectionDidBecomeWritable(_ connection: TCPConnection) { onWritable(connection) }
+    func connectionDidClose(_ connection: TCPConnection, error: IOError?) { onClose(connection, error) }
+}
+
+/// A plain pthread running `body`; `join` waits for it.
+final class TestThread: Sendable {
+    private let tid: pthread_t
+    private final class Box { let body: @Sendable () -> Void; init(_ body: @escaping @Sendable () -> Void) { self.body = body } }
+
+    init(_ body: @escaping @Sendable () -> Void) {
+        var tid = pthread_t()
+        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        let rc = pthread_create(&tid, nil, { raw in
+            guard let raw else { return nil }
+            Unmanaged<Box>.fromOpaque(raw).takeRetainedValue().body()
+            return nil
+        }, box)
+        precondition(rc == 0, "pthread_create")
+        self.tid = tid
+    }
+
+    func join() { pthread_join(tid, nil) }
+}
+
+/// Resident set size of this process in bytes, from /proc/self/status.
+func residentBytes() -> Int {
+    let fd = open("/proc/self/status", O_RDONLY)
+    guard fd >= 0 else { return -1 }
+    defer { _ = Glibc.close(fd) }
+    var buffer = [UInt8](repeating: 0, count: 8192)
+    let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+    guard count > 0 else { return -1 }
+    let text = String(decoding: buffer[0..<count], as: UTF8.self)
+    for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        let digits = line.filter { $0.isNumber }
+        return (Int(digits) ?? -1) * 1024
+    }
+    return -1
+}
+
+/// A deterministic payload: byte i is i % 251.
+func pattern(_ count: Int) -> [UInt8] { (0..<count).map { UInt8($0 % 251) } }
