@@ -38,7 +38,7 @@ let package = Package(
         // The event contract shared by every publisher and notifyd.
         .target(name: "Events"),
         // AMQP on rabbitmq-c: consumer and publisher threads.
-        .target(name: "AMQP", dependencies: ["CRabbitMQ", "IOCore", "Events"]),
+        .target(name: "AMQP", dependencies: ["CRabbitMQ", "Events"]),
         // PostgreSQL through libpq, the outbox and its relay.
         .target(name: "PG", dependencies: ["CPQ", "IOCore"]),
         // notifyd's store: protocol, SQLite implementation, in-memory double.
@@ -56,5 +56,7 @@ let package = Package(
         // Tests find the private servers through environment variables (scripts/servers.sh).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "FoundationTests", dependencies: ["TestSupport", "CLibUV", "CRabbitMQ", "COpenSSL", "CSQLite", "CPQ", "CZlib"]),
+        .testTarget(name: "EventsTests", dependencies: ["Events"]),
+        .testTarget(name: "AMQPTests", dependencies: ["AMQP", "Events", "CRabbitMQ", "TestSupport"]),
     ]
 )
