@@ -78,6 +78,29 @@ import TestSupport
         print("10k: published+confirmed in \(String(format: "%.2f", published)) s, all consumed+acked in \(String(format: "%.2f", elapsed)) s (\(Int(Double(total) / elapsed)) events/s); ack latency max \(c.maxSettleLatencyMicros) µs")
     }
 
+    @Test func aBacklogLargerThanPrefetchDrainsCompletely() throws {
+        let prefix = uniquePrefix(), queue = "\(prefix).q", total = 10_000
+        defer { cleanUp(queue: queue) }
+        // Declare the queue and its bindings, then stop: the backlog builds with no consumer.
+        let (first, firstRecord) = try startRecordingConsumer(queue: queue, keys: ["\(prefix).#"])
+        try #require(firstRecord.wait(seconds: 15, until: connected))
+        first.stop()
+        let publisher = AMQPPublisher(config: try AMQPPublisherConfig(url: try Servers.amqpURL()))
+        let messages = (0..<total).map { likeMessage(prefix: prefix, n: Int64($0)) }
+        for chunk in stride(from: 0, to: total, by: 1000) {
+            #expect(try publisher.publish(Array(messages[chunk..<chunk + 1000])).allSatisfy { $0 == .confirmed })
+        }
+        let start = Date()
+        let (consumer, record) = try startRecordingConsumer(queue: queue, keys: ["\(prefix).#"])
+        defer { consumer.stop() }
+        #expect(record.wait(seconds: 60) { _ in consumer.counters.acked == total })
+        let elapsed = Date().timeIntervalSince(start)
+        let r = record.read { $0 }
+        #expect(r.ids.count == total)
+        #expect(r.deliveries == total)
+        print("backlog: \(total) consumed+acked by one consumer thread in \(String(format: "%.2f", elapsed)) s (\(Int(Double(total) / elapsed)) events/s, prefetch 300)")
+    }
+
     @Test func poisonMessageIsDeadLetteredExactlyOnce() throws {
         let prefix = uniquePrefix(), queue = "\(prefix).q"
         defer { cleanUp(queue: queue) }
