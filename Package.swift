@@ -38,7 +38,7 @@ let package = Package(
         // The event contract shared by every publisher and notifyd.
         .target(name: "Events"),
         // AMQP on rabbitmq-c: consumer and publisher threads.
-        .target(name: "AMQP", dependencies: ["CRabbitMQ", "IOCore", "Events"]),
+        .target(name: "AMQP", dependencies: ["CRabbitMQ", "Events"]),
         // PostgreSQL through libpq, the outbox and its relay.
         .target(name: "PG", dependencies: ["CPQ"]),
         // What every daemon shares: configuration from the environment, logging, sd_notify.
@@ -63,5 +63,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "CSQLite"]),
         .testTarget(name: "IOCoreTests", dependencies: ["IOCore"]),
         .testTarget(name: "FoundationTests", dependencies: ["TestSupport", "CLibUV", "CRabbitMQ", "COpenSSL", "CSQLite", "CPQ", "CZlib"]),
+        .testTarget(name: "EventsTests", dependencies: ["Events"]),
+        .testTarget(name: "AMQPTests", dependencies: ["AMQP", "Events", "CRabbitMQ", "TestSupport"]),
     ]
 )

@@ -232,6 +232,9 @@ restart-rabbitmq)
         stop) rmqctl stop >/dev/null 2>&1 || stop_pid "$(cat "$INSTAVERSE_RABBITMQ_DIR/server.pid")" rabbitmq ;;
         start)
             dir="$INSTAVERSE_RABBITMQ_DIR"
+            # A node killed by the fallback leaves its PID file; `rabbitmqctl wait` would read
+            # the dead PID and fail at once.
+            rm -f "$dir/rabbitmq.pid"
             (
                 cd "$dir"
                 export HOME="$dir/home" RABBITMQ_NODENAME="$INSTAVERSE_RABBITMQ_NODE" RABBITMQ_NODE_PORT="$INSTAVERSE_AMQP_PORT" \

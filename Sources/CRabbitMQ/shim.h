@@ -17,4 +17,14 @@ static inline amqp_rpc_reply_t instaverse_amqp_login_plain(amqp_connection_state
     return amqp_login(state, vhost, channel_max, frame_max, heartbeat,
                       AMQP_SASL_METHOD_PLAIN, user, password);
 }
+/* Method ids: the header's macros are casts, which Swift does not import. */
+static const amqp_method_number_t instaverse_amqp_basic_ack_method = AMQP_BASIC_ACK_METHOD;
+static const amqp_method_number_t instaverse_amqp_basic_nack_method = AMQP_BASIC_NACK_METHOD;
+static const amqp_method_number_t instaverse_amqp_basic_return_method = AMQP_BASIC_RETURN_METHOD;
+static const amqp_method_number_t instaverse_amqp_basic_cancel_method = AMQP_BASIC_CANCEL_METHOD;
+static const amqp_method_number_t instaverse_amqp_channel_close_method = AMQP_CHANNEL_CLOSE_METHOD;
+static const amqp_method_number_t instaverse_amqp_channel_close_ok_method = AMQP_CHANNEL_CLOSE_OK_METHOD;
+static const amqp_method_number_t instaverse_amqp_connection_close_method = AMQP_CONNECTION_CLOSE_METHOD;
+static const amqp_method_number_t instaverse_amqp_connection_close_ok_method = AMQP_CONNECTION_CLOSE_OK_METHOD;
+static const amqp_method_number_t instaverse_amqp_basic_get_ok_method = AMQP_BASIC_GET_OK_METHOD;
 #endif

@@ -1,1 +1,0 @@
-// The Events module; its files arrive with the issue that builds it.

@@ -1,0 +1,38 @@
+// URL parsing and backoff: pure, no broker.
+import Testing
+@testable import AMQP
+
+@Suite struct EndpointTests {
+    @Test func parsesTheTestURLWithPercentEncodedVhost() throws {
+        let e = try AMQPEndpoint(url: "amqp://guest:guest@127.0.0.1:5673/%2f")
+        #expect(e == AMQPEndpoint(host: "127.0.0.1", port: 5673, user: "guest", password: "guest", vhost: "/"))
+        let f = try AMQPEndpoint(url: "amqp://us%40er:p%3Ass@broker/prod%2Fevents")
+        #expect(f.user == "us@er")
+        #expect(f.password == "p:ss")
+        #expect(f.port == 5672)
+        #expect(f.vhost == "prod/events")
+        #expect(try AMQPEndpoint(url: "amqp://h").vhost == "/")
+        #expect(try AMQPEndpoint(url: "amqp://[::1]:5679/v").host == "::1")
+    }
+
+    @Test func rejectsBadURLsWithoutLeakingThePassword() {
+        #expect(throws: AMQPError.self) { try AMQPEndpoint(url: "http://h/") }
+        #expect(throws: AMQPError.self) { try AMQPEndpoint(url: "amqp://u:p@h:99999/") }
+        #expect(throws: AMQPError.self) { try AMQPEndpoint(url: "amqp://u:p@h/%zz") }
+        do {
+            _ = try AMQPEndpoint(url: "amqp://u:secret@h:0/")
+            Issue.record("port 0 accepted")
+        } catch {
+            #expect(!error.description.contains("secret"))
+        }
+    }
+
+    @Test func backoffGrowsIsCappedAndJittered() {
+        let min = Duration.milliseconds(100), max = Duration.seconds(2)
+        for attempt in 1...12 {
+            let d = backoffDelay(attempt: attempt, min: min, max: max)
+            let cap = Swift.min(100 * (1 << (attempt - 1)), 2000)
+            #expect(d >= .milliseconds(cap / 2) && d <= .milliseconds(cap), "attempt \(attempt): \(d)")
+        }
+    }
+}
