@@ -259,24 +259,27 @@ public struct HTTPRequestParser {
 
     func headPartial() -> LineResult {
         if requestLineEnd == 0 {
-            if buffer.count > requestLineLimit {
-                return .failed(buffer.contains(ASCII.sp)
-                    ? HTTPParseError(.uriTooLong, "request-target too long")
-                    : HTTPParseError(.badRequest, "invalid method"))
-            }
+            if buffer.count > requestLineLimit { return .failed(requestLineTooLong()) }
         } else if buffer.count > limits.maxHeadBytes {
             return .failed(HTTPParseError(.requestHeaderFieldsTooLarge, "request head too large"))
         }
         return .event(.needMore)
     }
 
+    /// The error for a request line past `requestLineLimit`. It looks only at the first
+    /// `requestLineLimit + 1` bytes, so the answer does not depend on how the bytes were split:
+    /// a space there means the method ended and the target is what is too long.
+    func requestLineTooLong() -> HTTPParseError {
+        buffer.prefix(requestLineLimit + 1).contains(ASCII.sp)
+            ? HTTPParseError(.uriTooLong, "request-target too long")
+            : HTTPParseError(.badRequest, "invalid method")
+    }
+
     /// A line ending in LF was appended to `buffer`.
     mutating func headLineComplete() -> LineResult {
         let lineLength = buffer.count - lineStart
         if requestLineEnd == 0 {
-            if buffer.count > requestLineLimit {
-                return .failed(HTTPParseError(.uriTooLong, "request-target too long"))
-            }
+            if buffer.count > requestLineLimit { return .failed(requestLineTooLong()) }
             requestLineEnd = buffer.count
             let parsed = buffer.withUnsafeBufferPointer {
                 HTTPHeadParser.parseRequestLine($0, end: requestLineEnd, limits: limits)
@@ -285,6 +288,9 @@ public struct HTTPRequestParser {
             case .failure(let e): return .failed(e)
             case .success(let line): requestLine = line
             }
+        } else if buffer.count > limits.maxHeadBytes {
+            // Size first, as `headPartial` does, so the error does not depend on the split.
+            return .failed(HTTPParseError(.requestHeaderFieldsTooLarge, "request head too large"))
         } else if lineLength == 2, buffer[lineStart] == ASCII.cr {
             return headComplete()
         } else if lineLength == 1 {
@@ -295,17 +301,11 @@ public struct HTTPRequestParser {
                 return .failed(HTTPParseError(.requestHeaderFieldsTooLarge, "too many header fields"))
             }
         }
-        if requestLineEnd != buffer.count, buffer.count > limits.maxHeadBytes {
-            return .failed(HTTPParseError(.requestHeaderFieldsTooLarge, "request head too large"))
-        }
         lineStart = buffer.count
         return .more
     }
 
     mutating func headComplete() -> LineResult {
-        if buffer.count > limits.maxHeadBytes {
-            return .failed(HTTPParseError(.requestHeaderFieldsTooLarge, "request head too large"))
-        }
         guard let (method, target, version) = requestLine else {
             return .failed(HTTPParseError(.internalServerError, "head without a request line"))
         }

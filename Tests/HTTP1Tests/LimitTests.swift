@@ -159,3 +159,22 @@ import HTTP1
         #expect(firstError("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n0\r\n\r\n") == nil)
     }
 }
+
+@Suite struct SplitIndependentErrors {
+    /// Found by the fuzzer: an over-long request line without a space used to give 414 when
+    /// it arrived whole and 400 when it arrived in pieces.
+    @Test func overlongRequestLineGivesTheSameErrorForEverySplit() {
+        var limits = HTTPParserLimits()
+        limits.maxTargetBytes = 16
+        limits.maxHeadBytes = 64
+        for line in ["G" + String(repeating: "x", count: 100) + " / HTTP/1.1\r\nHost: x\r\n\r\n",
+                     "GET /" + String(repeating: "y", count: 100) + " HTTP/1.1\r\nHost: x\r\n\r\n",
+                     "GET / HTTP/1.1\r\nHost: x\r\nA: " + String(repeating: "z", count: 80) + "\r\n\r\n"] {
+            let data = bytes(line)
+            let whole = run(data, limits: limits)
+            #expect(whole.count == 1)
+            for cut in 0...data.count { #expect(run(data, cuts: [cut], limits: limits) == whole) }
+            #expect(run(data, cuts: Array(1..<data.count), limits: limits) == whole)
+        }
+    }
+}
