@@ -50,6 +50,7 @@ enum ASCII {
 
     /// ASCII case-insensitive equality of two strings (header names, tokens).
     static func equalsIgnoringCase(_ a: String, _ b: String) -> Bool {
+        guard a.utf8.count == b.utf8.count else { return false }
         var a = a, b = b
         return a.withUTF8 { pa in
             b.withUTF8 { pb in

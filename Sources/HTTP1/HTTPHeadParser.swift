@@ -114,7 +114,12 @@ enum HTTPHeadParser {
         var contentLength: UInt64?
         var transferEncodings: [Substring] = []
         var hostCount = 0
+        var close = false, keepAliveToken = false, upgradeToken = false
+        var upgradeValue: String?
+        var expectsContinue = false
         for field in headers {
+            // One pass; most fields match none of these names, and the length test in
+            // equalsIgnoringCase rejects them at once.
             if ASCII.equalsIgnoringCase(field.name, "content-length") {
                 for element in field.value.split(separator: ",", omittingEmptySubsequences: false) {
                     guard let n = parseDecimal(element) else {
@@ -135,6 +140,14 @@ enum HTTPHeadParser {
                 }
             } else if ASCII.equalsIgnoringCase(field.name, "host") {
                 hostCount += 1
+            } else if ASCII.equalsIgnoringCase(field.name, "connection") {
+                close = close || ASCII.listContainsToken(field.value, "close")
+                keepAliveToken = keepAliveToken || ASCII.listContainsToken(field.value, "keep-alive")
+                upgradeToken = upgradeToken || ASCII.listContainsToken(field.value, "upgrade")
+            } else if ASCII.equalsIgnoringCase(field.name, "upgrade") {
+                if upgradeValue == nil { upgradeValue = field.value }
+            } else if ASCII.equalsIgnoringCase(field.name, "expect") {
+                expectsContinue = ASCII.equalsIgnoringCase(field.value, "100-continue")
             }
         }
         if hostCount > 1 { return .failure(HTTPParseError(.badRequest, "more than one Host")) }
@@ -163,16 +176,11 @@ enum HTTPHeadParser {
             framing = .none
         }
 
-        let close = headers.contains(name: "connection", token: "close")
-        let keepAlive = version == .http1_1
-            ? !close
-            : (!close && headers.contains(name: "connection", token: "keep-alive"))
+        let keepAlive = version == .http1_1 ? !close : (!close && keepAliveToken)
         var upgrade: String?
-        if version == .http1_1, headers.contains(name: "connection", token: "upgrade"),
-           let value = headers.first(name: "upgrade"), !value.isEmpty {
-            upgrade = value
+        if version == .http1_1, upgradeToken, let upgradeValue, !upgradeValue.isEmpty {
+            upgrade = upgradeValue
         }
-        let expectsContinue = headers.first(name: "expect").map { ASCII.equalsIgnoringCase($0, "100-continue") } ?? false
 
         guard let (path, query) = splitTarget(target, method: method) else {
             return .failure(HTTPParseError(.badRequest, "invalid request-target form"))
