@@ -62,6 +62,7 @@ let package = Package(
         .testTarget(name: "TokensTests", dependencies: ["Tokens", "COpenSSL"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "CSQLite"]),
         .testTarget(name: "IOCoreTests", dependencies: ["IOCore"]),
+        .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
         .testTarget(name: "FoundationTests", dependencies: ["TestSupport", "CLibUV", "CRabbitMQ", "COpenSSL", "CSQLite", "CPQ", "CZlib"]),
         .testTarget(name: "EventsTests", dependencies: ["Events"]),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP", "Events", "CRabbitMQ", "TestSupport"]),

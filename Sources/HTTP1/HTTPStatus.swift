@@ -1,0 +1,94 @@
+// HTTP status codes and their reason phrases, as written on the status line.
+
+/// A response status. The reason phrase comes from the table below; unknown codes get a
+/// generic phrase by class, so any code in 100...999 serializes to a valid status line.
+public struct HTTPStatus: Hashable, Sendable, CustomStringConvertible {
+    public let code: Int
+
+    public init(_ code: Int) { self.code = code }
+
+    public static let switchingProtocols = HTTPStatus(101)
+    public static let ok = HTTPStatus(200)
+    public static let created = HTTPStatus(201)
+    public static let accepted = HTTPStatus(202)
+    public static let noContent = HTTPStatus(204)
+    public static let movedPermanently = HTTPStatus(301)
+    public static let found = HTTPStatus(302)
+    public static let notModified = HTTPStatus(304)
+    public static let badRequest = HTTPStatus(400)
+    public static let unauthorized = HTTPStatus(401)
+    public static let forbidden = HTTPStatus(403)
+    public static let notFound = HTTPStatus(404)
+    public static let methodNotAllowed = HTTPStatus(405)
+    public static let requestTimeout = HTTPStatus(408)
+    public static let conflict = HTTPStatus(409)
+    public static let lengthRequired = HTTPStatus(411)
+    public static let payloadTooLarge = HTTPStatus(413)
+    public static let uriTooLong = HTTPStatus(414)
+    public static let unsupportedMediaType = HTTPStatus(415)
+    public static let unprocessableContent = HTTPStatus(422)
+    public static let tooManyRequests = HTTPStatus(429)
+    public static let requestHeaderFieldsTooLarge = HTTPStatus(431)
+    public static let internalServerError = HTTPStatus(500)
+    public static let notImplemented = HTTPStatus(501)
+    public static let badGateway = HTTPStatus(502)
+    public static let serviceUnavailable = HTTPStatus(503)
+    public static let httpVersionNotSupported = HTTPStatus(505)
+
+    /// True for statuses whose responses never carry a body (1xx, 204, 304): the serializer
+    /// writes no Content-Length for them.
+    public var forbidsBody: Bool { (100..<200).contains(code) || code == 204 || code == 304 }
+
+    public var reasonPhrase: String {
+        switch code {
+        case 100: return "Continue"
+        case 101: return "Switching Protocols"
+        case 200: return "OK"
+        case 201: return "Created"
+        case 202: return "Accepted"
+        case 204: return "No Content"
+        case 206: return "Partial Content"
+        case 301: return "Moved Permanently"
+        case 302: return "Found"
+        case 303: return "See Other"
+        case 304: return "Not Modified"
+        case 307: return "Temporary Redirect"
+        case 308: return "Permanent Redirect"
+        case 400: return "Bad Request"
+        case 401: return "Unauthorized"
+        case 403: return "Forbidden"
+        case 404: return "Not Found"
+        case 405: return "Method Not Allowed"
+        case 406: return "Not Acceptable"
+        case 408: return "Request Timeout"
+        case 409: return "Conflict"
+        case 410: return "Gone"
+        case 411: return "Length Required"
+        case 412: return "Precondition Failed"
+        case 413: return "Content Too Large"
+        case 414: return "URI Too Long"
+        case 415: return "Unsupported Media Type"
+        case 417: return "Expectation Failed"
+        case 422: return "Unprocessable Content"
+        case 426: return "Upgrade Required"
+        case 429: return "Too Many Requests"
+        case 431: return "Request Header Fields Too Large"
+        case 500: return "Internal Server Error"
+        case 501: return "Not Implemented"
+        case 502: return "Bad Gateway"
+        case 503: return "Service Unavailable"
+        case 504: return "Gateway Timeout"
+        case 505: return "HTTP Version Not Supported"
+        default:
+            switch code / 100 {
+            case 1: return "Informational"
+            case 2: return "Success"
+            case 3: return "Redirection"
+            case 4: return "Client Error"
+            default: return "Server Error"
+            }
+        }
+    }
+
+    public var description: String { "\(code) \(reasonPhrase)" }
+}

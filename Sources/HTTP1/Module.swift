@@ -1,1 +1,0 @@
-// The HTTP1 module; its files arrive with the issue that builds it.
