@@ -20,6 +20,12 @@ ENV_FILE="$RUN_DIR/env"
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 RMQ_BIN="${RMQ_BIN:-/usr/lib/rabbitmq/bin}"
 
+# What this script writes to an env file must come from that file, never from the caller's
+# environment (a test run exports its own servers' variables to the scripts it starts).
+unset INSTAVERSE_STATE_DIR INSTAVERSE_AMQP_URL INSTAVERSE_AMQP_PORT INSTAVERSE_PG_URL INSTAVERSE_PG_PORT \
+      INSTAVERSE_PG_DIR INSTAVERSE_NGINX_DIR INSTAVERSE_NGINX_PORT INSTAVERSE_GATEWAY_URL \
+      INSTAVERSE_RABBITMQ_NODE INSTAVERSE_RABBITMQ_DIR INSTAVERSE_RABBITMQ_EPMD_PORT
+
 log() { printf 'servers: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
