@@ -65,8 +65,9 @@ public struct WebSocketConnectionState {
     public private(set) var peerCloseCode: WebSocketCloseCode?
     /// The code this side sent, if it sent a close frame.
     public private(set) var localCloseCode: WebSocketCloseCode?
-    /// permessage-deflate parameters, when negotiated.
-    public private(set) var deflate: PerMessageDeflateParameters?
+    /// The window bits to compress outgoing messages with (pass to DeflateContext.compress or
+    /// PreparedFrame), nil when permessage-deflate was not negotiated.
+    public var compressionWindowBits: Int? { windowBits == 0 ? nil : Int(windowBits) }
     /// When `tick` next has something to do (ms, loop clock); nil once closed.
     public var nextDeadline: UInt64? { phase == .closed ? nil : deadline }
 
@@ -74,6 +75,7 @@ public struct WebSocketConnectionState {
     var deadline: UInt64
     var lastActivity: UInt64
     var awaitingPong = false
+    var windowBits: UInt8 = 0
 
     /// A connection whose upgrade is still in progress (server: request not yet answered;
     /// client: 101 not yet received). `tick` closes it after handshakeTimeout.
@@ -97,7 +99,7 @@ public struct WebSocketConnectionState {
                                             configuration: WebSocketConfiguration) {
         guard phase == .handshaking else { return }
         phase = .open
-        self.deflate = deflate
+        windowBits = deflate.map { UInt8($0.sendWindowBits(role: role)) } ?? 0
         parser = WebSocketFrameParser(role: role, compression: deflate != nil)
         lastActivity = now
         deadline = now &+ configuration.pingInterval

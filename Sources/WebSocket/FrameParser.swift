@@ -23,7 +23,7 @@ public enum WebSocketFrameEvent {
     case failure(WebSocketCloseCode)
 }
 
-/// A per-connection frame parser. A small value type (about 72 bytes) that holds no buffer
+/// A per-connection frame parser. A small value type (under 100 bytes) that holds no buffer
 /// while idle: a frame whose header and payload are both inside the buffer passed to `next`
 /// is unmasked in place and delivered from that buffer without any allocation. Only a message
 /// that spans reads or fragments is copied into a reassembly buffer, released once delivered.
@@ -39,7 +39,7 @@ public struct WebSocketFrameParser {
     @usableFromInline var fin = false
     @usableFromInline var masked = false
     @usableFromInline var maskKey: UInt32 = 0
-    @usableFromInline var phase = 0
+    @usableFromInline var phase: UInt8 = 0
     @usableFromInline var remaining = 0
     @usableFromInline var messageOpcode: UInt8 = 0
     @usableFromInline var messageCompressed = false
@@ -240,8 +240,8 @@ public struct WebSocketFrameParser {
         _ p: UnsafeMutableRawPointer, _ n: Int, _ maxMessageSize: Int, _ deflate: DeflateContext?
     ) -> WebSocketFrameEvent? {
         if masked && n > 0 {
-            websocketApplyMask(p, n, key: maskKey, phase: phase)
-            phase = (phase + n) & 3
+            websocketApplyMask(p, n, key: maskKey, phase: Int(phase))
+            phase = UInt8(truncatingIfNeeded: (Int(phase) + n) & 3)
         }
         remaining -= n
         let frameDone = remaining == 0

@@ -2,7 +2,7 @@
 
 /// One complete unmasked (server-to-client) frame in one immutable heap buffer whose address
 /// never changes. The fan-out path builds it once per notification and hands the same
-/// `bytes` to every connection's write (libuv keeps the pointer until the write callback):
+/// `unsafeBytes` to every connection's write (libuv keeps the pointer until the write callback):
 /// the binding retains the frame (e.g. `Unmanaged.passRetained`) until that callback runs.
 ///
 /// A compressed frame was made with no context takeover and a window of `windowBits`, so it is
@@ -12,8 +12,13 @@ public final class PreparedFrame: @unchecked Sendable {
     // @unchecked Sendable: `storage` is written only in init and freed only in deinit; between
     // the two it is read-only, so any thread may read it (e.g. loops of one process).
 
-    /// The frame bytes: header then payload.
-    public let bytes: UnsafeRawBufferPointer
+    /// The frame bytes (header then payload), valid exactly as long as this object lives: the
+    /// binding keeps the frame retained from the write request until its callback. Swift may
+    /// release an object right after its last use, so code that does not hold a reference
+    /// elsewhere must use `withUnsafeBytes` instead.
+    public let unsafeBytes: UnsafeRawBufferPointer
+    /// Frame size in bytes.
+    public var count: Int { unsafeBytes.count }
     /// Whether the payload is permessage-deflate compressed (RSV1 set).
     public let isCompressed: Bool
     /// The deflate window used; 15 when not compressed.
@@ -22,7 +27,7 @@ public final class PreparedFrame: @unchecked Sendable {
 
     /// Frames `payload` uncompressed.
     public init(opcode: WebSocketOpcode, payload: UnsafeRawBufferPointer) {
-        (storage, bytes) = PreparedFrame.frame(opcode: opcode, payload: payload, compressed: false)
+        (storage, unsafeBytes) = PreparedFrame.frame(opcode: opcode, payload: payload, compressed: false)
         isCompressed = false
         windowBits = 15
     }
@@ -31,7 +36,7 @@ public final class PreparedFrame: @unchecked Sendable {
     /// called on the thread that owns `deflate`.
     public init?(opcode: WebSocketOpcode, payload: UnsafeRawBufferPointer, deflate: DeflateContext, windowBits: Int = 15) {
         guard let compressed = deflate.compress(payload, windowBits: windowBits) else { return nil }
-        (storage, bytes) = PreparedFrame.frame(opcode: opcode, payload: compressed, compressed: true)
+        (storage, unsafeBytes) = PreparedFrame.frame(opcode: opcode, payload: compressed, compressed: true)
         isCompressed = true
         self.windowBits = windowBits
     }
@@ -43,6 +48,11 @@ public final class PreparedFrame: @unchecked Sendable {
     }
 
     deinit { storage.deallocate() }
+
+    /// Calls `body` with the frame bytes, keeping the frame alive for the call.
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withExtendedLifetime(self) { try body(unsafeBytes) }
+    }
 
     private static func frame(
         opcode: WebSocketOpcode, payload: UnsafeRawBufferPointer, compressed: Bool
