@@ -78,6 +78,7 @@ public struct WebSocketFrameParser {
                 return .needMore
             case .header:
                 let available = end - offset
+                if available == 0 { return .needMore }
                 if headerCount == 0 && available >= 2 {
                     let h = base + offset
                     let b1 = h.load(fromByteOffset: 1, as: UInt8.self)
@@ -91,8 +92,8 @@ public struct WebSocketFrameParser {
                         continue
                     }
                 }
+                // A split header: stash what is here (at least one byte), then go round again.
                 if let event = stashHeader(base, &offset, end, maxMessageSize, deflate) { return event }
-                if stage == .header { return .needMore }
             case .payload:
                 let n = min(remaining, end - offset)
                 if n == 0 && remaining > 0 { return .needMore }

@@ -104,6 +104,22 @@ import Testing
         }
     }
 
+    @Test func emptyFragmentsInSmallReads() {
+        // Found by the fuzzer: a two-byte header completed from a stash, followed by more
+        // frames in the same read, must not stop parsing early.
+        var bytes = frame(.text, [0x61], fin: false, from: .server)
+        for _ in 0..<10 { bytes += frame(.continuation, [], fin: false, from: .server) }
+        bytes += frame(.continuation, [0x62], from: .server) + frame(.pong, [], from: .server)
+        for size in 1...6 {
+            var parser = WebSocketFrameParser(role: .client)
+            var events: [Ev] = []
+            for start in stride(from: 0, to: bytes.count, by: size) {
+                events += drain(&parser, bytes[start..<min(start + size, bytes.count)])
+            }
+            #expect(events == [.text([0x61, 0x62]), .pong([])], "reads of \(size)")
+        }
+    }
+
     @Test func invalidUTF8AcrossFragmentsFailsAtTheFirstBadByte() {
         // "ab" then the first byte of a 3-byte sequence; the next fragment continues with 'A'.
         let first = frame(.text, [0x61, 0x62, 0xE2], fin: false, from: .client)
