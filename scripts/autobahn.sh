@@ -78,8 +78,6 @@ by_cat = defaultdict(lambda: defaultdict(int))
 for agent, cases in sorted(index.items()):
     for case, r in cases.items():
         cat = case.split(".")[0]
-        for key in ("behavior", "behaviorClose"):
-            pass
         b = r.get("behavior", "?")
         bc = r.get("behaviorClose", "?")
         worst = "FAILED" if "FAILED" in (b, bc) else b
