@@ -1,1 +1,0 @@
-// The WebSocket module; its files arrive with the issue that builds it.
