@@ -3,6 +3,7 @@
 // blocking read or a semaphore with a deadline).
 import Testing
 import Dispatch
+import Foundation
 import Synchronization
 import IOCore
 import HTTP1
@@ -112,7 +113,16 @@ final class RawClient {
         }
     }
 
-    deinit { Glibc.close(fd) }
+    private var isClosed = false
+
+    deinit { close() }
+
+    /// Closes the socket (what a real client does after the server's FIN). Idempotent.
+    func close() {
+        if isClosed { return }
+        isClosed = true
+        Glibc.close(fd)
+    }
 
     func send(_ text: String) { send(Array(text.utf8)) }
 
