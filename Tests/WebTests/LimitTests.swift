@@ -69,7 +69,7 @@ extension WebTests {
             #expect(client.waitsForEOF())
             let elapsed = elapsedMilliseconds(since: start)
             #expect(elapsed >= 250 && elapsed < 2000, "closed after \(elapsed) ms")
-            #expect(try server.onLoop { $0.connectionCount } == 0)
+            #expect(try server.eventually { $0.connectionCount == 0 })
             #expect(server.stop())
         }
 

@@ -64,6 +64,16 @@ final class TestServer: Sendable {
         return result
     }
 
+    /// Re-checks `condition` on the loop (one loop iteration apart) until it holds or 5 s
+    /// passed: close callbacks run at the end of the iteration that closed a connection.
+    func eventually(_ condition: @escaping @Sendable (HTTPServer) -> Bool) throws -> Bool {
+        let start = ContinuousClock.now
+        while ContinuousClock.now - start < .seconds(5) {
+            if try onLoop(condition) { return true }
+        }
+        return false
+    }
+
     /// Shuts the server down (not gracefully), stops the loop, and returns whether the loop
     /// closed cleanly: uv_loop_close succeeded and openHandleCount was 0.
     func stop() -> Bool {
