@@ -33,6 +33,8 @@ let package = Package(
         .target(name: "WebSocket", dependencies: ["COpenSSL", "CZlib"]),
         // Bindings of the protocols to the I/O core: HTTP server, WebSocket server and client.
         .target(name: "Web", dependencies: ["IOCore", "HTTP1"]),
+        // Hello-world server for the HTTP benchmark (scripts/bench-http.sh).
+        .executableTarget(name: "web-hello", dependencies: ["Web", "IOCore", "HTTP1"]),
         // Crypto helpers: JWT HS256, scrypt, random ids.
         .target(name: "Tokens", dependencies: ["COpenSSL"]),
         // The event contract shared by every publisher and notifyd.

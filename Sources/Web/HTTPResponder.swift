@@ -34,8 +34,11 @@ public final class HTTPResponder {
     var target: Target = .upgrade
     /// The body received so far (chunks copied out of the loop's shared read buffer).
     var body: [UInt8] = []
-    /// Method and path (never the query) for log lines.
-    let logLabel: String
+    /// Method and path (never the query) for log lines; kept as the head's own strings so
+    /// a request costs no formatting unless something is logged.
+    private let method: HTTPMethod
+    private let path: String
+    var logLabel: String { "\(method) \(path)" }
     private(set) var connection: HTTPServerConnection?
     private let sink: ((HTTPStatus, HTTPHeaders, [UInt8]) -> Void)?
     var dispatched = false
@@ -45,7 +48,8 @@ public final class HTTPResponder {
         self.connection = connection
         self.head = head
         self.context = Context(serial: serial, version: head.version, keepAlive: head.keepAlive, omitBody: false)
-        self.logLabel = "\(head.method) \(head.path)"
+        self.method = head.method
+        self.path = head.path
         self.sink = nil
     }
 
@@ -54,7 +58,8 @@ public final class HTTPResponder {
     public init(onResponse: @escaping (HTTPStatus, HTTPHeaders, [UInt8]) -> Void) {
         self.connection = nil
         self.context = Context(serial: 0, version: .http1_1, keepAlive: true, omitBody: false)
-        self.logLabel = "test"
+        self.method = HTTPMethod("TEST")
+        self.path = ""
         self.sink = onResponse
         self.dispatched = true
     }

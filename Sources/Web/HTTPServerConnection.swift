@@ -219,7 +219,6 @@ final class HTTPServerConnection: TCPConnectionDelegate {
                 return true
             case .rejected(let status, let headers, let body):
                 flags.insert(.closeAfterResponse)
-                responder.target = .error(HTTPError(status, ""), [:])
                 flags.insert(.awaitingResponse)
                 responder.dispatched = true
                 responder.respond(status, headers: headers, body: body)
