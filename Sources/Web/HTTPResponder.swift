@@ -71,7 +71,8 @@ public final class HTTPResponder {
                                 HTTPError(.internalServerError, "internal error").jsonBody)
     }
 
-    /// True when the connection went away (or the server detached it): responding is a no-op.
+    /// True when responding would do nothing: the connection went away, or this request was
+    /// already answered. Long async work can check it to stop early.
     public var isCancelled: Bool {
         guard let connection else { return sink == nil }
         return !connection.canRespond(serial: context.serial)

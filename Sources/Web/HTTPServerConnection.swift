@@ -90,8 +90,10 @@ final class HTTPServerConnection: TCPConnectionDelegate {
         flags.insert(.peerEOF)
         if flags.contains(.lingering) {
             connection.close()
-        } else if !flags.isDisjoint(with: [.awaitingResponse, .awaitingWritable]) || !inbound.isEmpty {
+        } else if flags.contains(.awaitingResponse) || !inbound.isEmpty {
             flags.insert(.closeAfterResponse)  // answer what was asked, then close
+        } else if connection.queuedBytes > 0 {
+            beginLingeringClose()  // FIN after the queued response, then close
         } else {
             connection.close()
         }

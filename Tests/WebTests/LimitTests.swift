@@ -58,6 +58,23 @@ extension WebTests {
             #expect(server.stop())
         }
 
+        @Test func stalledBodyGets408AfterTheBodyTimeout() throws {
+            var configuration = Limits.fastTimeouts()
+            configuration.bodyTimeout = .milliseconds(300)
+            let server = try TestServer(configuration: configuration) { server in
+                server.route(.POST, "/upload") { _, res in res.respond(.ok) }
+            }
+            let client = try RawClient(port: server.port)
+            let start = ContinuousClock.now
+            client.send("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc")
+            let response = try #require(client.readResponse())
+            let elapsed = elapsedMilliseconds(since: start)
+            #expect(response.status == 408)
+            #expect(client.waitsForEOF())
+            #expect(elapsed >= 250 && elapsed < 2000, "408 after \(elapsed) ms")
+            #expect(server.stop())
+        }
+
         @Test func idleKeepAliveConnectionIsClosedAfterTheIdleTimeout() throws {
             let server = try TestServer(configuration: Limits.fastTimeouts()) { server in
                 server.route(.GET, "/") { _, res in res.respond(.noContent) }

@@ -101,6 +101,19 @@ extension WebTests {
             #expect(server.stop())
         }
 
+        @Test func aHalfClosedClientStillGetsItsAnswerThenClose() throws {
+            let server = try TestServer(Serving.addRoutes)
+            let client = try RawClient(port: server.port)
+            client.send("GET /slow/50 HTTP/1.1\r\nHost: t\r\n\r\n")
+            client.shutdownWrite()
+            let response = try #require(client.readResponse())
+            #expect(response.text == "slow 50")
+            #expect(response.header("Connection") == "close")
+            #expect(client.waitsForEOF())
+            #expect(try server.eventually { $0.connectionCount == 0 })
+            #expect(server.stop())
+        }
+
         @Test func unknownPathIs404AndWrongMethodIs405WithAllow() throws {
             let server = try TestServer(Serving.addRoutes)
             let client = try RawClient(port: server.port)

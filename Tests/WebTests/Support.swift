@@ -127,6 +127,9 @@ final class RawClient {
 
     deinit { close() }
 
+    /// Sends FIN (shutdown(SHUT_WR)); reading still works.
+    func shutdownWrite() { _ = Glibc.shutdown(fd, Int32(SHUT_WR)) }
+
     /// Closes the socket (what a real client does after the server's FIN). Idempotent.
     func close() {
         if isClosed { return }
