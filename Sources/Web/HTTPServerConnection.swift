@@ -38,16 +38,16 @@ final class HTTPServerConnection: TCPConnectionDelegate {
     let connection: TCPConnection
     var parser: HTTPRequestParser
     /// Input that arrived while parsing waits; no storage otherwise.
-    private var inbound: [UInt8] = []
+    var inbound: [UInt8] = []
     /// The request whose head arrived and whose body is arriving; nil between requests.
-    private var current: HTTPResponder?
+    var current: HTTPResponder?
     /// Position in the server's connection list (-1 once removed).
     var listIndex = -1
-    private var deadline: UInt64 = 0
-    private var deadlineKind: Deadline = .none
-    private var flags: Flags = []
+    var deadline: UInt64 = 0
+    var deadlineKind: Deadline = .none
+    var flags: Flags = []
     /// Number of the latest request; a responder answers only for its own.
-    private var serial: UInt32 = 0
+    var serial: UInt32 = 0
 
     init(server: HTTPServer, connection: TCPConnection) {
         self.server = server
@@ -61,7 +61,7 @@ final class HTTPServerConnection: TCPConnectionDelegate {
         connection.start(delegate: self)
     }
 
-    private var canParse: Bool {
+    var canParse: Bool {
         flags.isDisjoint(with: [.awaitingResponse, .awaitingWritable, .lingering, .finished])
     }
 
@@ -310,7 +310,7 @@ final class HTTPServerConnection: TCPConnectionDelegate {
     }
 
     /// Answers a parse error (or a timeout) with its status and closes.
-    private func fail(_ error: HTTPParseError) {
+    func fail(_ error: HTTPParseError) {
         current = nil
         write(HTTPResponse.error(error, date: server.date))
         beginLingeringClose()
@@ -319,7 +319,7 @@ final class HTTPServerConnection: TCPConnectionDelegate {
     /// After the last response: FIN once the queue is written, then read and discard until
     /// the peer's EOF (unread input would make close send RST and could destroy the response
     /// at the peer), bounded by the linger deadline.
-    private func beginLingeringClose() {
+    func beginLingeringClose() {
         flags.insert(.lingering)
         current = nil
         inbound = []
@@ -357,67 +357,6 @@ final class HTTPServerConnection: TCPConnectionDelegate {
             connection.close()
         } else {
             beginLingeringClose()
-        }
-    }
-
-    // MARK: deadlines
-
-    private func setDeadline(_ kind: Deadline, _ milliseconds: UInt64) {
-        deadlineKind = kind
-        deadline = server.loop.nowMilliseconds &+ milliseconds
-    }
-
-    /// Picks the deadline that fits the state after input was handled. A deadline of the
-    /// same kind is kept, so a trickle of bytes cannot extend the header timeout.
-    private func updateDeadline() {
-        if !flags.isDisjoint(with: [.lingering, .finished]) { return }
-        if flags.contains(.awaitingWritable) {
-            if deadlineKind != .write { setDeadline(.write, server.sendTimeoutMs) }
-            return
-        }
-        if flags.contains(.awaitingResponse) {
-            deadlineKind = .none
-            return
-        }
-        switch parser.phase {
-        case .idle:
-            if serial == 0 {
-                if deadlineKind != .head { setDeadline(.head, server.headerTimeoutMs) }
-            } else if deadlineKind != .idle {
-                setDeadline(.idle, server.idleTimeoutMs)
-            }
-        case .receivingHead:
-            if deadlineKind != .head { setDeadline(.head, server.headerTimeoutMs) }
-        case .receivingBody:
-            if deadlineKind != .body { setDeadline(.body, server.bodyTimeoutMs) }
-        case .upgraded, .closed, .failed:
-            break
-        }
-    }
-
-    /// Called by the server's sweep timer.
-    func sweep(now: UInt64) {
-        if deadlineKind == .idle {
-            // Idle for a sweep period: give back the head buffer and any pipelining buffer.
-            parser.releaseBuffer()
-            if inbound.isEmpty, inbound.capacity > 0 { inbound = [] }
-        }
-        guard deadlineKind != .none, now >= deadline else { return }
-        let kind = deadlineKind
-        deadlineKind = .none
-        switch kind {
-        case .none:
-            return
-        case .idle, .write, .linger:
-            connection.close()
-        case .head:
-            if parser.phase == .receivingHead {
-                fail(HTTPParseError(.requestTimeout, "request head not received in time"))
-            } else {
-                connection.close()
-            }
-        case .body:
-            fail(HTTPParseError(.requestTimeout, "request body not received in time"))
         }
     }
 }
