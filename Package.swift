@@ -66,6 +66,6 @@ let package = Package(
         .testTarget(name: "FoundationTests", dependencies: ["TestSupport", "CLibUV", "CRabbitMQ", "COpenSSL", "CSQLite", "CPQ", "CZlib"]),
         .testTarget(name: "EventsTests", dependencies: ["Events"]),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP", "Events", "CRabbitMQ", "TestSupport"]),
-        .testTarget(name: "NotifyCoreTests", dependencies: ["NotifyCore", "AMQP", "Store", "Events", "TestSupport"]),
+        .testTarget(name: "NotifyCoreTests", dependencies: ["NotifyCore", "AMQP", "Store", "Events", "CSQLite", "TestSupport"]),
     ]
 )
