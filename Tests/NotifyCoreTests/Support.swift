@@ -158,7 +158,7 @@ func startPipeline(_ config: NotificationPipelineConfig, checkVisibility: Bool =
 /// Returns how many messages needed a retry.
 @discardableResult
 func publishAll(_ messages: [OutgoingMessage], with publisher: AMQPPublisher, batch: Int = 200,
-                pause: Watched<Int>? = nil, seconds: Double = 120) throws -> Int {
+                pause: Watched<Int>? = nil, pace: Double = 0, seconds: Double = 120) throws -> Int {
     var retried = 0
     let deadline = Date().addingTimeInterval(seconds)
     for start in stride(from: 0, to: messages.count, by: batch) {
@@ -172,6 +172,7 @@ func publishAll(_ messages: [OutgoingMessage], with publisher: AMQPPublisher, ba
             if !pending.isEmpty { Watched(0).wait(seconds: 0.1) { _ in false } }
         }
         pause?.update { $0 += 1 }
+        if pace > 0 { Watched(0).wait(seconds: pace) { _ in false } }
     }
     return retried
 }
