@@ -20,7 +20,7 @@ public struct AuthService: ServiceDefinition {
     public init() {}
 
     public var migrations: [Migration] { (try? AuthSchema.migrations()) ?? [] }
-    public var subscription: EventSubscription? { nil }
+    public func subscription(_ config: ServiceConfig) -> EventSubscription? { nil }
 
     public func install(on service: Service) {
         service.route(.POST, "/auth/register", bodyLimit: 16 * 1024) { request, responder in

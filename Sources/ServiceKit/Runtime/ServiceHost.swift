@@ -22,8 +22,8 @@ import Glibc
 /// What a service is: its schema, what it consumes, and its routes.
 public protocol ServiceDefinition: Sendable {
     var migrations: [Migration] { get }
-    /// nil: the service consumes nothing.
-    var subscription: EventSubscription? { get }
+    /// What the service consumes; nil: nothing.
+    func subscription(_ config: ServiceConfig) -> EventSubscription?
     /// Adds the routes. Runs once on the loop thread before the server listens.
     func install(on service: Service)
 }
@@ -109,7 +109,7 @@ public final class ServiceHost: Sendable {
             outboxRelay.start()
             relay = outboxRelay
             publisher = relayPublisher
-            if let subscription = definition.subscription {
+            if let subscription = definition.subscription(config) {
                 consumer = try startConsumer(url: amqpURL, queue: config.queueName, subscription: subscription,
                                              pool: pool, log: log)
             }

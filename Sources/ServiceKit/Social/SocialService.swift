@@ -14,7 +14,7 @@ public struct SocialService: ServiceDefinition {
 
     public var migrations: [Migration] { (try? SocialSchema.migrations()) ?? [] }
 
-    public var subscription: EventSubscription? {
+    public func subscription(_ config: ServiceConfig) -> EventSubscription? {
         EventSubscription(keys: [.userRegistered, .userProfileUpdated, .userDeleted, .postDeleted],
                           apply: SocialSchema.apply)
     }
