@@ -12,9 +12,9 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         // .executable(name: "notifyd", targets: ["notifyd"]),  // added when built
-        // .executable(name: "auth-service", targets: ["auth-service"]),  // added when built
-        // .executable(name: "story-service", targets: ["story-service"]),  // added when built
-        // .executable(name: "social-service", targets: ["social-service"]),  // added when built
+        .executable(name: "auth-service", targets: ["auth-service"]),
+        .executable(name: "story-service", targets: ["story-service"]),
+        .executable(name: "social-service", targets: ["social-service"]),
         // .executable(name: "instaverse-load", targets: ["instaverse-load"]),  // added when built
     ],
     targets: [
@@ -51,10 +51,10 @@ let package = Package(
         .target(name: "NotifyCore", dependencies: ["AMQP", "Store", "Events", "Daemon"]),
         // .executableTarget(name: "notifyd", dependencies: ["NotifyCore"]),  // added when built
         // Shared pieces of the three light services.
-        .target(name: "ServiceKit", dependencies: ["IOCore", "HTTP1", "Web", "PG", "AMQP", "Tokens", "Events"]),
-        // .executableTarget(name: "auth-service", dependencies: ["ServiceKit"]),  // added when built
-        // .executableTarget(name: "story-service", dependencies: ["ServiceKit"]),  // added when built
-        // .executableTarget(name: "social-service", dependencies: ["ServiceKit"]),  // added when built
+        .target(name: "ServiceKit", dependencies: ["IOCore", "HTTP1", "Web", "PG", "AMQP", "Tokens", "Events", "Daemon"]),
+        .executableTarget(name: "auth-service", dependencies: ["ServiceKit"]),
+        .executableTarget(name: "story-service", dependencies: ["ServiceKit"]),
+        .executableTarget(name: "social-service", dependencies: ["ServiceKit"]),
         // .executableTarget(name: "instaverse-load", dependencies: ["IOCore", "Web", "WebSocket", "Tokens", "AMQP"], path: "Load"),  // added when built
 
         // Tests find the private servers through environment variables (scripts/servers.sh).
@@ -71,5 +71,6 @@ let package = Package(
         .testTarget(name: "EventsTests", dependencies: ["Events"]),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP", "Events", "CRabbitMQ", "TestSupport"]),
         .testTarget(name: "NotifyCoreTests", dependencies: ["NotifyCore", "AMQP", "Store", "Events", "CSQLite", "TestSupport"]),
+        .testTarget(name: "ServicesTests", dependencies: ["ServiceKit", "Web", "IOCore", "HTTP1", "PG", "AMQP", "Events", "Tokens", "TestSupport"]),
     ]
 )
