@@ -82,15 +82,27 @@ extension PipelineTests {
             let firstIds = Set(firstSeen.read { $0.notifications.map(\.eventId) })
             let secondIds = secondSeen.read { $0.notifications.map(\.eventId) }
             #expect(firstIds.isDisjoint(with: secondIds) && Set(secondIds).count == secondIds.count)
-            #expect(beforeCrash + secondIds.count + second.metrics.duplicatesSkipped.load(ordering: .relaxed) == 2000)
+            // Every event the second run consumed was either new (delivered now) or committed by
+            // the first run and skipped; rows the first run delivered but had not acked yet come
+            // back as duplicates, so the two runs' deliveries together never exceed the total.
+            let consumedAgain = second.metrics.eventsConsumed.load(ordering: .relaxed)
+            #expect(secondIds.count + second.metrics.duplicatesSkipped.load(ordering: .relaxed) == consumedAgain)
+            #expect(beforeCrash + secondIds.count <= 2000)
             print("crash: \(beforeCrash) delivered before, \(ackedBeforeCrash) acked before; second run consumed "
                 + "\(second.metrics.eventsConsumed.load(ordering: .relaxed)), skipped \(second.metrics.duplicatesSkipped.load(ordering: .relaxed)) duplicates")
         }
 
+        /// Runs against a broker of its own: it stops or freezes the broker, which must not
+        /// disturb the suites that share the common node meanwhile.
         @Test func aBrokerRestartMidStreamLosesNothing() throws {
+            let broker = try PrivateBroker()
+            defer { broker.shutdown() }
+            try broker.use { try aBrokerRestartMidStreamLosesNothingBody(broker) }
+        }
+
+        private func aBrokerRestartMidStreamLosesNothingBody(_ broker: PrivateBroker) throws {
             let lane = try Lane()
             defer { lane.cleanUp() }
-            let script = try Servers.script()
             let events = likes(4000)
             let (pipeline, seen) = try startPipeline(lane.config(), checkVisibility: false)
             defer { pipeline.stop() }
@@ -107,9 +119,9 @@ extension PipelineTests {
             }
             thread.start()
             #expect(published.wait(seconds: 60) { $0 >= 10 || $0 < 0 })
-            #expect(shell("'\(script)' restart-rabbitmq stop") == 0)
+            #expect(broker.stop())
             #expect(eventually(seconds: 30) { !pipeline.isBrokerConnected }, "the pipeline did not notice the broker going away")
-            #expect(shell("'\(script)' restart-rabbitmq start") == 0)
+            #expect(broker.start())
             #expect(published.wait(seconds: 180) { $0 < 0 }, "the publisher did not finish")
             #expect(failure.read { $0 } == nil)
             #expect(seen.wait(seconds: 120) { Set($0.notifications.map(\.eventId)).count >= 4000 },
@@ -117,7 +129,8 @@ extension PipelineTests {
             #expect(eventually(seconds: 30) { (try? lane.admin().messageCount(queue: lane.queue)) == 0 })
             try expectExactlyOnce(lane, events, "after the broker restart")
             #expect(seen.read { $0.notifications.count } == 4000, "a notification was delivered twice")
-            #expect(pipeline.metrics.brokerReconnects.load(ordering: .relaxed) >= 1)
+            // The reconnect may still be in its backoff when the last event is in: wait for it.
+            #expect(eventually(seconds: 30) { pipeline.metrics.brokerReconnects.load(ordering: .relaxed) >= 1 })
             print("broker restart: 4000 stored once, reconnects \(pipeline.metrics.brokerReconnects.load(ordering: .relaxed)), "
                 + "duplicates skipped \(pipeline.metrics.duplicatesSkipped.load(ordering: .relaxed))")
         }

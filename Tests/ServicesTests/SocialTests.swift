@@ -82,16 +82,23 @@ extension ServicesTests {
         }
 
         /// Business writes succeed while RabbitMQ is down; every event arrives once it is back.
+        /// Runs against a broker of its own: it stops or freezes the broker, which must not
+        /// disturb the suites that share the common node meanwhile.
         @Test func theOutboxDrainsAfterTheBrokerReturns() throws {
-            let script = try Servers.script()
+            let broker = try PrivateBroker()
+            defer { broker.shutdown() }
+            try broker.use { try theOutboxDrainsAfterTheBrokerReturnsBody(broker) }
+        }
+
+        private func theOutboxDrainsAfterTheBrokerReturnsBody(_ broker: PrivateBroker) throws {
             let recorder = try EventRecorder(keys: [.postLiked, .userFollowed])
             defer { recorder.stop() }
             #expect(eventually { recorder.isConnected })
             let s = try RunningService(SocialService(), name: "social", amqp: true)
             defer { s.stop() }
-            #expect(shell("'\(script)' restart-rabbitmq stop") == 0)
+            #expect(broker.stop())
             var brokerUp = false
-            defer { if !brokerUp { _ = shell("'\(script)' restart-rabbitmq start") } }
+            defer { if !brokerUp { broker.start() } }
             let posts: [Int64] = [501, 502, 503]
             for post in posts {
                 #expect(try s.request("POST", "/social/likes/\(post)", token: token(40), json: #"{"postOwnerId":41}"#).status == 201)
@@ -99,7 +106,7 @@ extension ServicesTests {
             #expect(try s.request("POST", "/social/follows/41", token: token(40)).status == 201)
             let pending = try s.database.query("SELECT count(*) FROM outbox WHERE published_at IS NULL")[0].int64(0)
             #expect(pending == 4)
-            #expect(shell("'\(script)' restart-rabbitmq start") == 0)
+            #expect(broker.start())
             brokerUp = true
             #expect(eventually(seconds: 60) {
                 let got = recorder.received
