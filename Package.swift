@@ -48,7 +48,7 @@ let package = Package(
         // notifyd's store: protocol, SQLite implementation, in-memory double.
         .target(name: "Store", dependencies: ["CSQLite"]),
         // notifyd as a library (hub, sessions, REST) so tests can drive it in-process.
-        .target(name: "NotifyCore", dependencies: ["IOCore", "HTTP1", "WebSocket", "Web", "AMQP", "Store", "Tokens", "Events"]),
+        .target(name: "NotifyCore", dependencies: ["AMQP", "Store", "Events", "Daemon"]),
         // .executableTarget(name: "notifyd", dependencies: ["NotifyCore"]),  // added when built
         // Shared pieces of the three light services.
         .target(name: "ServiceKit", dependencies: ["IOCore", "HTTP1", "Web", "PG", "AMQP", "Tokens", "Events"]),
@@ -70,5 +70,6 @@ let package = Package(
         .testTarget(name: "FoundationTests", dependencies: ["TestSupport", "CLibUV", "CRabbitMQ", "COpenSSL", "CSQLite", "CPQ", "CZlib"]),
         .testTarget(name: "EventsTests", dependencies: ["Events"]),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP", "Events", "CRabbitMQ", "TestSupport"]),
+        .testTarget(name: "NotifyCoreTests", dependencies: ["NotifyCore", "AMQP", "Store", "Events", "CSQLite", "TestSupport"]),
     ]
 )
