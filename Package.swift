@@ -11,7 +11,7 @@ let package = Package(
     name: "instaverse-realtime",
     platforms: [.macOS(.v14)],
     products: [
-        // .executable(name: "notifyd", targets: ["notifyd"]),  // added when built
+        .executable(name: "notifyd", targets: ["notifyd"]),
         // .executable(name: "auth-service", targets: ["auth-service"]),  // added when built
         // .executable(name: "story-service", targets: ["story-service"]),  // added when built
         // .executable(name: "social-service", targets: ["social-service"]),  // added when built
@@ -48,8 +48,8 @@ let package = Package(
         // notifyd's store: protocol, SQLite implementation, in-memory double.
         .target(name: "Store", dependencies: ["CSQLite"]),
         // notifyd as a library (hub, sessions, REST) so tests can drive it in-process.
-        .target(name: "NotifyCore", dependencies: ["AMQP", "Store", "Events", "Daemon"]),
-        // .executableTarget(name: "notifyd", dependencies: ["NotifyCore"]),  // added when built
+        .target(name: "NotifyCore", dependencies: ["IOCore", "HTTP1", "WebSocket", "Web", "AMQP", "Store", "Tokens", "Events", "Daemon"]),
+        .executableTarget(name: "notifyd", dependencies: ["NotifyCore", "Daemon", "IOCore", "Tokens"]),
         // Shared pieces of the three light services.
         .target(name: "ServiceKit", dependencies: ["IOCore", "HTTP1", "Web", "PG", "AMQP", "Tokens", "Events"]),
         // .executableTarget(name: "auth-service", dependencies: ["ServiceKit"]),  // added when built
@@ -71,5 +71,7 @@ let package = Package(
         .testTarget(name: "EventsTests", dependencies: ["Events"]),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP", "Events", "CRabbitMQ", "TestSupport"]),
         .testTarget(name: "NotifyCoreTests", dependencies: ["NotifyCore", "AMQP", "Store", "Events", "CSQLite", "TestSupport"]),
+        // Black-box tests of the built notifyd binary (spawned as a process) plus unit tests of its front.
+        .testTarget(name: "NotifydTests", dependencies: ["NotifyCore", "AMQP", "Store", "Events", "Tokens", "HTTP1", "WebSocket", "Web", "IOCore", "Daemon", "TestSupport"]),
     ]
 )
