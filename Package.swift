@@ -32,9 +32,11 @@ let package = Package(
         .target(name: "HTTP1"),
         .target(name: "WebSocket", dependencies: ["COpenSSL", "CZlib"]),
         // Bindings of the protocols to the I/O core: HTTP server, WebSocket server and client.
-        .target(name: "Web", dependencies: ["IOCore", "HTTP1"]),
+        .target(name: "Web", dependencies: ["IOCore", "HTTP1", "WebSocket"]),
         // Hello-world server for the HTTP benchmark (scripts/bench-http.sh).
         .executableTarget(name: "web-hello", dependencies: ["Web", "IOCore", "HTTP1"]),
+        // WebSocket echo endpoint for Autobahn (scripts/conformance.sh) and benchmarks.
+        .executableTarget(name: "ws-echo", dependencies: ["Web", "IOCore", "HTTP1", "WebSocket"]),
         // Crypto helpers: JWT HS256, scrypt, random ids.
         .target(name: "Tokens", dependencies: ["COpenSSL"]),
         // The event contract shared by every publisher and notifyd.
@@ -66,7 +68,7 @@ let package = Package(
         .testTarget(name: "IOCoreTests", dependencies: ["IOCore"]),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
-        .testTarget(name: "WebTests", dependencies: ["Web", "IOCore", "HTTP1"]),
+        .testTarget(name: "WebTests", dependencies: ["Web", "IOCore", "HTTP1", "WebSocket"]),
         .testTarget(name: "FoundationTests", dependencies: ["TestSupport", "CLibUV", "CRabbitMQ", "COpenSSL", "CSQLite", "CPQ", "CZlib"]),
         .testTarget(name: "EventsTests", dependencies: ["Events"]),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP", "Events", "CRabbitMQ", "TestSupport"]),
