@@ -172,8 +172,8 @@ public final class Hub {
         case .closed:
             session.phase = .closed
         case .closedSlowConsumer:
+            // Counted by the WebSocket layer (metrics read its counter at scrape time).
             session.phase = .closed
-            metrics.slowConsumerCloses.add(1, ordering: .relaxed)
         }
     }
 

@@ -15,6 +15,7 @@ import Store
 import Synchronization
 import Tokens
 import Web
+import WebSocket
 
 public final class Notifyd {
     public let loop: EventLoop
@@ -27,10 +28,8 @@ public final class Notifyd {
     let auth: SessionAuthenticator
     private var expiryTimer: LoopTimer?
     public private(set) var isShuttingDown = false
-    /// The WebSocket binding's open connection count (set by the binding), for /metrics.
-    var openWebSocketConnections: () -> Int = { 0 }
-    /// Closes the WebSocket binding's connections and calls back when none is left.
-    var shutdownWebSockets: (@escaping () -> Void) -> Void = { $0() }
+    /// The WebSocket server on `server`'s upgrade hook (set at the end of init).
+    private(set) var webSockets: WebSocketServer?
 
     /// Where the store thread's deliver callback finds the hub (set once, right after init).
     private final class HubSlot: Sendable {
@@ -57,12 +56,16 @@ public final class Notifyd {
         var httpConfig = HTTPServer.Configuration()
         httpConfig.serverName = "notifyd"
         httpConfig.log = { [log] line in log.info(line) }
+        httpConfig.headerTimeout = config.handshakeTimeout
+        // The codec's outbound limit must fire before the socket's own hard limit.
+        httpConfig.connectionOptions.writeLimits.hardLimit = max(httpConfig.connectionOptions.writeLimits.hardLimit,
+                                                                 config.outboundLimitBytes + 64 * 1024)
         server = HTTPServer(loop: loop, configuration: httpConfig)
         let probes = NotifyAPI.Probes(isReady: { [weak self] in self?.isReady ?? false },
                                       renderMetrics: { [weak self] in self?.renderMetrics() ?? "" })
         NotifyAPI(loop: loop, store: pipeline, auth: auth, probes: probes, log: { [log] in log.warning($0) })
             .install(on: server)
-        installWebSocket()
+        webSockets = installWebSocket()
     }
 
     /// Opens the store and starts the consumer (connection failures are retried in the
@@ -100,7 +103,11 @@ public final class Notifyd {
             }
         } as () -> Void, loop: loop)
         server.shutdown(graceful: true) { done.value(on: self.loop)() }
-        shutdownWebSockets { done.value(on: self.loop)() }
+        if let webSockets {
+            webSockets.shutdown { done.value(on: self.loop)() }
+        } else {
+            done.value(on: loop)()
+        }
         let pipeline = self.pipeline
         let sender = loop.sender
         let thread = PipelineThread.start {
@@ -115,7 +122,9 @@ public final class Notifyd {
 
     /// The Prometheus text: the pipeline's and front's counters plus the front's gauges.
     public func renderMetrics() -> String {
-        metrics.connections.store(server.connectionCount + openWebSocketConnections(), ordering: .relaxed)
+        let ws = webSockets?.counters ?? WebSocketCounters()
+        metrics.connections.store(server.connectionCount + ws.openConnections, ordering: .relaxed)
+        metrics.slowConsumerCloses.store(ws.slowConsumerCloses, ordering: .relaxed)
         var out = metrics.renderPrometheus()
         out += "# HELP notifyd_users_online Users with at least one session.\n# TYPE notifyd_users_online gauge\n"
         out += "notifyd_users_online \(hub.usersOnline)\n"

@@ -10,6 +10,7 @@
 //   {"type":"ack","ids":[1,2]}   delivered (markDelivered)
 //   {"type":"read","ids":[1,2]}  read (markRead), the session user's rows only
 import HTTP1
+import Web
 import Store
 import WebSocket
 
@@ -49,7 +50,8 @@ public enum ServerMessage {
     }
 
     static func frame(_ payload: [UInt8]) -> PreparedFrame {
-        payload.withUnsafeBytes { PreparedFrame(opcode: .text, payload: $0) }
+        // SharedBytes storage: a connection that cannot write at once queues a reference.
+        payload.withUnsafeBytes { PreparedFrame.shared(opcode: .text, payload: $0) }
     }
 }
 
