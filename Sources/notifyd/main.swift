@@ -33,6 +33,13 @@ final class Main {
     }
 
     func run() -> Int32 {
+        // A parent may hand us a blocked signal mask (Foundation's Process does): SIGTERM
+        // would then stay pending forever. Unblock before any thread starts (they inherit it).
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGTERM)
+        sigaddset(&signals, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
         let limit = raiseOpenFilesLimit()
         log.info("open files limit \(limit)")
         let loop: EventLoop
