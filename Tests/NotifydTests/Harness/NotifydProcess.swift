@@ -101,6 +101,16 @@ final class NotifydProcess: @unchecked Sendable {
             throw DaemonFailed(message: "notifyd did not report its port; stderr:\n\(log)")
         }
         self.port = port
+        // Ready means the consumer is connected, so the queue exists and is bound: events
+        // published from here on are routed to it.
+        guard waitUntilReady() else {
+            throw DaemonFailed(message: "notifyd did not become ready; log:\n\(log)")
+        }
+    }
+
+    /// Waits until /readyz answers 200.
+    func waitUntilReady(seconds: Double = 30) -> Bool {
+        eventually(seconds: seconds, poll: 0.05) { (try? HTTP.get(port: port, "/readyz"))?.status == 200 }
     }
 
     var log: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
