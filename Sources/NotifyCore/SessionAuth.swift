@@ -53,6 +53,13 @@ public struct SessionGrant: Sendable, Equatable {
     public var subprotocol: String?
     /// The client's cursor (`since=<id>`), or nil for the unread backlog.
     public var since: Int64?
+
+    public init(userId: Int64, tokenExpiry: Int64, subprotocol: String? = nil, since: Int64? = nil) {
+        self.userId = userId
+        self.tokenExpiry = tokenExpiry
+        self.subprotocol = subprotocol
+        self.since = since
+    }
 }
 
 public struct SessionAuthenticator: Sendable {

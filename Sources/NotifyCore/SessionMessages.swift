@@ -66,6 +66,7 @@ public enum ClientMessage: Equatable, Sendable {
     /// Why a message was refused: the `error` name sent back to the client.
     public struct Invalid: Error, Equatable, Sendable {
         public let name: String
+        public init(name: String) { self.name = name }
     }
 
     /// Parses one text message. Errors: invalid_json, unknown_type, bad_ids.
