@@ -11,11 +11,12 @@ import Web
 import WebSocket
 
 /// Bridges one WebSocketConnection and its Session. Loop-confined. The session holds this
-/// object as its transport and this object holds the session until the connection closes,
-/// which breaks the cycle.
+/// object as its transport; this object holds the session and the connection (which holds
+/// it as its handler) until the connection closes, which breaks both cycles. The references
+/// are strong on purpose: a weak one would give every connection a side-table allocation.
 final class SessionConnection: WebSocketHandler, SessionTransport {
     private let hub: Hub
-    private weak var connection: WebSocketConnection?
+    private var connection: WebSocketConnection?
     private var session: Session?
 
     init(hub: Hub) { self.hub = hub }
