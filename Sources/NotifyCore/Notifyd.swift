@@ -28,6 +28,8 @@ public final class Notifyd {
     let auth: SessionAuthenticator
     private var expiryTimer: LoopTimer?
     public private(set) var isShuttingDown = false
+    /// The helper thread that stops the pipeline at shutdown.
+    private var stopThread: PipelineThread?
     /// The WebSocket server on `server`'s upgrade hook (set at the end of init).
     private(set) var webSockets: WebSocketServer?
 
@@ -110,11 +112,19 @@ public final class Notifyd {
         }
         let pipeline = self.pipeline
         let sender = loop.sender
-        let thread = PipelineThread.start {
+        let me = LoopBound(self, loop: loop)
+        // The stop blocks (drain, commit, acks), so it runs off the loop; the thread ends
+        // right after handing back, and is joined then.
+        stopThread = PipelineThread.start {
             pipeline.stop()
-            sender.execute { loop in done.value(on: loop)() }
+            sender.execute { loop in
+                let daemon = me.value(on: loop)
+                daemon.stopThread?.join()
+                daemon.stopThread = nil
+                done.value(on: loop)()
+            }
         }
-        if thread == nil {
+        if stopThread == nil {
             pipeline.stop()
             done.value(on: loop)()
         }
