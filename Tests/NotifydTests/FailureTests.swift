@@ -92,7 +92,14 @@ func storedCounts(_ lane: DaemonLane, users: ClosedRange<Int64>) throws -> (rows
         second.expectCleanExit()
     }
 
+    /// Runs against a broker of its own: stopping the shared one would disturb other suites.
     @Test func brokerRestartReadyzGoesDownAndBackAndEventsStillArrive() throws {
+        let broker = try PrivateBroker()
+        defer { broker.shutdown() }
+        try broker.use { try brokerRestartReadyzGoesDownAndBackAndEventsStillArriveBody(broker) }
+    }
+
+    private func brokerRestartReadyzGoesDownAndBackAndEventsStillArriveBody(_ broker: PrivateBroker) throws {
         let lane = try DaemonLane()
         defer { lane.cleanUp() }
         let daemon = try NotifydProcess(lane: lane)
@@ -102,11 +109,10 @@ func storedCounts(_ lane: DaemonLane, users: ClosedRange<Int64>) throws -> (rows
         let session = try net.connect(port: daemon.port, path: "/ws?userId=\(user)",
                                       headers: [("Authorization", "Bearer \(try TestTokens.token(user: user))")])
         try #require(session.waitForMessages(1))
-        let script = try Servers.script()
-        try #require(shell("\(script) restart-rabbitmq stop >/dev/null 2>&1") == 0)
+        try #require(broker.stop())
         #expect(eventually(seconds: 60, poll: 0.05) { (try? HTTP.get(port: daemon.port, "/readyz"))?.status == 503 })
         #expect(try HTTP.get(port: daemon.port, "/healthz").status == 200)
-        try #require(shell("\(script) restart-rabbitmq start >/dev/null 2>&1") == 0)
+        try #require(broker.start())
         #expect(daemon.waitUntilReady(seconds: 60))
         #expect((metric(daemon, "notifyd_broker_reconnects_total") ?? 0) >= 1)
         try EventFeed(lane: lane).publish([like(post: 1, by: 9, owner: user)])
