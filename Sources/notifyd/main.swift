@@ -39,6 +39,7 @@ final class Main {
         sigemptyset(&signals)
         sigaddset(&signals, SIGTERM)
         sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGUSR2)
         pthread_sigmask(SIG_UNBLOCK, &signals, nil)
         let limit = raiseOpenFilesLimit()
         log.info("open files limit \(limit)")
@@ -76,6 +77,12 @@ final class Main {
         do {
             watchers.append(try loop.onSignal(SIGTERM, stop))
             watchers.append(try loop.onSignal(SIGINT, stop))
+            // Fault injection for the watchdog test (off unless the variable is set): SIGUSR2
+            // blocks the loop thread, as a bug would, so WATCHDOG=1 must stop until it returns.
+            if let stallMs = ProcessInfoLite.int("INSTAVERSE_DEBUG_STALL_MS"), stallMs > 0 {
+                log.warning("fault injection on: SIGUSR2 stalls the event loop for \(stallMs) ms")
+                watchers.append(try loop.onSignal(SIGUSR2) { _ in usleep(useconds_t(stallMs) * 1000) })
+            }
         } catch {
             log.error("cannot watch signals: \(error)")
             return 1
@@ -89,6 +96,10 @@ final class Main {
         }
         return 0
     }
+}
+
+enum ProcessInfoLite {
+    static func int(_ name: String) -> Int? { getenv(name).flatMap { Int(String(cString: $0)) } }
 }
 
 exit(Main().run())

@@ -57,6 +57,38 @@ final class NotifySocket {
         #expect(daemon.waitForExit(seconds: 30) == 0)
     }
 
+    /// The watchdog pings come from the event loop: a loop that blocks stops them, so systemd
+    /// (WatchdogSec) restarts a daemon whose loop hangs even though its other threads run.
+    @Test func aStalledLoopStopsTheWatchdogPings() throws {
+        let lane = try DaemonLane()
+        defer { lane.cleanUp() }
+        let sock = try NotifySocket()
+        let daemon = try NotifydProcess(lane: lane, env: ["NOTIFY_SOCKET": sock.path, "WATCHDOG_USEC": "200000",
+                                                          "INSTAVERSE_DEBUG_STALL_MS": "1500"])
+        #expect(try #require(sock.receive()).contains("READY=1"))
+        func nextPing() -> Date? {
+            while let message = sock.receive() { if message == "WATCHDOG=1" { return Date() } }
+            return nil
+        }
+        // Steady pings first (every 100 ms).
+        var last = try #require(nextPing())
+        for _ in 0..<3 { last = try #require(nextPing()) }
+        kill(daemon.pid, SIGUSR2)
+        // The longest gap between pings over the next two seconds spans the stall.
+        var longest: TimeInterval = 0
+        let until = Date().addingTimeInterval(2.5)
+        while Date() < until, let ping = nextPing() {
+            longest = max(longest, ping.timeIntervalSince(last))
+            last = ping
+        }
+        #expect(longest >= 1.2, "the pings went on while the loop was blocked (longest gap \(longest) s)")
+        // And they resume once the loop runs again.
+        let resumed = try #require(nextPing())
+        #expect(try #require(nextPing()).timeIntervalSince(resumed) < 1.0)
+        kill(daemon.pid, SIGTERM)
+        #expect(daemon.waitForExit(seconds: 30) == 0)
+    }
+
     @Test func sigtermClosesSessionsWith1001AndExitsZero() throws {
         let lane = try DaemonLane()
         defer { lane.cleanUp() }
