@@ -68,7 +68,11 @@ func runBench(_ options: BenchOptions) throws {
         for i in 0..<options.connections {
             client.connect(host: "127.0.0.1", port: options.port, path: "/", sourceAddress: sources[i % sources.count],
                            handler: handler) { result in
-                guard case .success(let connection) = result else { fail("connect failed") }
+                let connection: WebSocketConnection
+                switch result {
+                case .success(let c): connection = c
+                case .failure(let error): fail("connect failed: \(error)")
+                }
                 open += 1
                 connection.send(binary: handler.payload)
                 if open == options.connections {
