@@ -36,6 +36,11 @@ test: deps
 	$(SWIFT) build --build-tests
 	scripts/test.sh
 
+# WebSocket conformance: Autobahn 1.*-13.* against ws-echo and the fuzzingserver against our
+# client; reports in reports/autobahn/{server,client}; fails on any FAILED case.
+conformance: deps
+	scripts/conformance.sh all
+
 clean:
 	-scripts/run.sh stop
 	rm -rf .build .run

@@ -7,6 +7,7 @@
 //   ws-echo --autobahn-client ws://127.0.0.1:9001 [--agent NAME]
 //       Runs every case of a `wstest -m fuzzingserver` with this project's client (echoing
 //       back what it receives), then asks the fuzzingserver to write its report.
+//   ws-echo --idle N / --echo-bench ...: load modes (Bench.swift).
 import Foundation
 import HTTP1
 import IOCore
@@ -185,6 +186,10 @@ func runAutobahnClient(_ options: Options, url: String) throws {
     if driver.failures > 0 { exit(1) }
 }
 
+if let bench = BenchOptions(CommandLine.arguments) {
+    do { try runBench(bench) } catch { fail("\(error)") }
+    exit(0)
+}
 let options = Options(CommandLine.arguments)
 do {
     if let url = options.autobahnURL {

@@ -79,6 +79,19 @@ extension WebTests {
             #expect(server.stop())
         }
 
+        @Test func idleConnectionObjectIsSmall() throws {
+            let server = try WSTestServer()
+            let raw = try RawClient(port: server.port)
+            #expect(raw.webSocketHandshake()?.status == 101)
+            let bytes = try server.onLoop { side -> Int in
+                guard let connection = side.ws.connections.first else { return -1 }
+                return mallocUsableSize(Unmanaged.passUnretained(connection).toOpaque())
+            }
+            print("WebSocketConnection: \(bytes) bytes (malloc_usable_size), state \(MemoryLayout<WebSocketConnectionState>.size) inline")
+            #expect(bytes > 0 && bytes <= 256, "WebSocketConnection takes \(bytes) bytes")
+            #expect(server.stop())
+        }
+
         @Test func responseHeadParserIsSplitIndependentAndBounded() throws {
             let head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: abc=\r\n\r\n"
             let bytes = Array(head.utf8) + [0x81, 0x00]
