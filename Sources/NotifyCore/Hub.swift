@@ -206,10 +206,13 @@ public final class Hub {
             log?("backlog read for user \(session.userId) failed: \(error)")
             close(session, SessionClose.storeError)
         case .success(let read):
-            let lastId = read.notifications.last?.id ?? session.since ?? 0
             session.phase = .live
-            let frame = ServerMessage.backlogFrame(read.notifications, unread: read.unread, more: read.more)
-            send(frame, to: session, lastId: lastId, count: read.notifications.count)
+            // Half the outbound limit: the backlog alone never makes a slow consumer.
+            let (frame, kept) = ServerMessage.backlogFrame(read.notifications, unread: read.unread, more: read.more,
+                                                           budget: max(4096, config.outboundLimitBytes / 2),
+                                                           keepNewest: session.since == nil)
+            let lastId = kept.last?.id ?? session.since ?? 0
+            send(frame, to: session, lastId: lastId, count: kept.count)
             for n in buffered where n.id > session.lastSentId && session.isLive {
                 send(ServerMessage.notificationFrame(n), to: session, lastId: n.id, count: 1)
             }

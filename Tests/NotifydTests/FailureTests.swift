@@ -159,6 +159,22 @@ func storedCounts(_ lane: DaemonLane, users: ClosedRange<Int64>) throws -> (rows
         #expect(eventually(seconds: 30) { metric(daemon, "notifyd_sessions") == 0 })
         #expect(eventually(seconds: 60) { (try? unreadCount(daemon, user, token)) == total })
         withExtendedLifetime(slow) {}
+        // Reconnecting gets the backlog: 3,000 × ~1 KiB is far over the 16 KiB limit, so the
+        // backlog frame is cut to fit (newest first kept, `more` set) instead of closing the
+        // session again on every connect.
+        let net = try ClientLoop()
+        defer { net.stop() }
+        let again = try net.connect(port: daemon.port, path: "/ws?userId=\(user)",
+                                    headers: [("Authorization", "Bearer \(token)")])
+        try #require(again.waitForMessages(1, seconds: 30))
+        let backlog = again.messages[0]
+        #expect(backlog["type"] as? String == "backlog")
+        #expect(backlog["more"] as? Bool == true)
+        #expect(backlog["unread"] as? Int == total)
+        let got = (backlog["notifications"] as? [[String: Any]]) ?? []
+        #expect(!got.isEmpty && got.count < total)
+        #expect(metric(daemon, "notifyd_slow_consumer_closes_total") == 1, "the backlog closed the session again")
+        #expect(metric(daemon, "notifyd_sessions") == 1)
         daemon.expectCleanExit()
     }
 }
