@@ -127,6 +127,13 @@ curl -s -o /dev/null "$GW/stories" -H "Authorization: Bearer $TOKEN"
 check "access log has no token and no query string" \
     bash -c "[ -s \"\$1\" ] && ! grep -q 'SECRET123' \"\$1\" && ! grep -q 'access_token' \"\$1\" && ! grep -qF \"\$2\" \"\$1\"" _ "$ACCESS_LOG" "$TOKEN"
 
+# A token in the URL is refused before anything logs it: not even the error log, which
+# records whole request lines (notifyd is down here, so a proxied request would be logged).
+check "access_token in the URL -> 400" [ "$(status "$GW/ws?userId=1&access_token=SECRET456")" = 400 ]
+status "$GW/ws?userId=1" -H "Authorization: Bearer $TOKEN" >/dev/null   # proxied, fails: an error log line
+check "error log has the failed upstream but no token" \
+    bash -c "grep -q 'upstream' \"\$1\" && ! grep -q 'SECRET456' \"\$1\" && ! grep -qF \"\$2\" \"\$1\"" _ "$INSTAVERSE_NGINX_DIR/logs/error.log" "$TOKEN"
+
 # The credentials limit: a burst of logins ends in 429 (5 r/m, burst 5).
 codes=""
 for _ in $(seq 10); do
