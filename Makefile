@@ -8,7 +8,7 @@ DESTDIR ?=
 BINDIR ?= $(PREFIX)/bin
 SYSCONFDIR ?= /etc
 UNITDIR ?= $(PREFIX)/lib/systemd/system
-BINARIES := notifyd auth-service story-service social-service instaverse-load
+BINARIES := notifyd auth-service story-service social-service
 GATEWAY_LISTEN ?= 8000
 CORS_ORIGIN_REGEX ?= ^https://(www\\.)?instaverse\\.example$$
 UNITS := notifyd.service auth-service.service story-service.service social-service.service instaverse-gateway.service
@@ -35,6 +35,11 @@ stop:
 test: deps
 	$(SWIFT) build --build-tests
 	scripts/test.sh
+
+# WebSocket conformance: Autobahn 1.*-13.* against ws-echo and the fuzzingserver against our
+# client; reports in reports/autobahn/{server,client}; fails on any FAILED case.
+conformance: deps
+	scripts/conformance.sh all
 
 clean:
 	-scripts/run.sh stop

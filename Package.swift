@@ -11,10 +11,10 @@ let package = Package(
     name: "instaverse-realtime",
     platforms: [.macOS(.v14)],
     products: [
-        // .executable(name: "notifyd", targets: ["notifyd"]),  // added when built
-        // .executable(name: "auth-service", targets: ["auth-service"]),  // added when built
-        // .executable(name: "story-service", targets: ["story-service"]),  // added when built
-        // .executable(name: "social-service", targets: ["social-service"]),  // added when built
+        .executable(name: "notifyd", targets: ["notifyd"]),
+        .executable(name: "auth-service", targets: ["auth-service"]),
+        .executable(name: "story-service", targets: ["story-service"]),
+        .executable(name: "social-service", targets: ["social-service"]),
         .executable(name: "instaverse-load", targets: ["instaverse-load"]),
     ],
     dependencies: [
@@ -36,9 +36,11 @@ let package = Package(
         .target(name: "HTTP1"),
         .target(name: "WebSocket", dependencies: ["COpenSSL", "CZlib"]),
         // Bindings of the protocols to the I/O core: HTTP server, WebSocket server and client.
-        .target(name: "Web", dependencies: ["IOCore", "HTTP1"]),
+        .target(name: "Web", dependencies: ["IOCore", "HTTP1", "WebSocket"]),
         // Hello-world server for the HTTP benchmark (scripts/bench-http.sh).
         .executableTarget(name: "web-hello", dependencies: ["Web", "IOCore", "HTTP1"]),
+        // WebSocket echo endpoint for Autobahn (scripts/conformance.sh) and benchmarks.
+        .executableTarget(name: "ws-echo", dependencies: ["Web", "IOCore", "HTTP1", "WebSocket"]),
         // Crypto helpers: JWT HS256, scrypt, random ids.
         .target(name: "Tokens", dependencies: ["COpenSSL"]),
         // The event contract shared by every publisher and notifyd.
@@ -52,13 +54,13 @@ let package = Package(
         // notifyd's store: protocol, SQLite implementation, in-memory double.
         .target(name: "Store", dependencies: ["CSQLite"]),
         // notifyd as a library (hub, sessions, REST) so tests can drive it in-process.
-        .target(name: "NotifyCore", dependencies: ["IOCore", "HTTP1", "WebSocket", "Web", "AMQP", "Store", "Tokens", "Events"]),
-        // .executableTarget(name: "notifyd", dependencies: ["NotifyCore"]),  // added when built
+        .target(name: "NotifyCore", dependencies: ["IOCore", "HTTP1", "WebSocket", "Web", "AMQP", "Store", "Tokens", "Events", "Daemon"]),
+        .executableTarget(name: "notifyd", dependencies: ["NotifyCore", "Daemon", "IOCore", "Tokens"]),
         // Shared pieces of the three light services.
-        .target(name: "ServiceKit", dependencies: ["IOCore", "HTTP1", "Web", "PG", "AMQP", "Tokens", "Events"]),
-        // .executableTarget(name: "auth-service", dependencies: ["ServiceKit"]),  // added when built
-        // .executableTarget(name: "story-service", dependencies: ["ServiceKit"]),  // added when built
-        // .executableTarget(name: "social-service", dependencies: ["ServiceKit"]),  // added when built
+        .target(name: "ServiceKit", dependencies: ["IOCore", "HTTP1", "Web", "PG", "AMQP", "Tokens", "Events", "Daemon"]),
+        .executableTarget(name: "auth-service", dependencies: ["ServiceKit"]),
+        .executableTarget(name: "story-service", dependencies: ["ServiceKit"]),
+        .executableTarget(name: "social-service", dependencies: ["ServiceKit"]),
         .executableTarget(name: "instaverse-load", dependencies: ["IOCore", "WebSocket", "Tokens", "AMQP", "Events", .product(name: "Histogram", package: "hdrhistogram-swift")], path: "Load"),
 
         // Tests find the private servers through environment variables (scripts/servers.sh).
@@ -70,10 +72,14 @@ let package = Package(
         .testTarget(name: "IOCoreTests", dependencies: ["IOCore"]),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
-        .testTarget(name: "WebTests", dependencies: ["Web", "IOCore", "HTTP1"]),
+        .testTarget(name: "WebTests", dependencies: ["Web", "IOCore", "HTTP1", "WebSocket"]),
         .testTarget(name: "FoundationTests", dependencies: ["TestSupport", "CLibUV", "CRabbitMQ", "COpenSSL", "CSQLite", "CPQ", "CZlib"]),
         .testTarget(name: "EventsTests", dependencies: ["Events"]),
         .testTarget(name: "LoadTests", dependencies: ["instaverse-load", "IOCore", "Tokens", .product(name: "Histogram", package: "hdrhistogram-swift")]),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP", "Events", "CRabbitMQ", "TestSupport"]),
+        .testTarget(name: "NotifyCoreTests", dependencies: ["NotifyCore", "AMQP", "Store", "Events", "CSQLite", "TestSupport"]),
+        .testTarget(name: "ServicesTests", dependencies: ["ServiceKit", "Web", "IOCore", "HTTP1", "PG", "AMQP", "Events", "Tokens", "TestSupport"]),
+        // Black-box tests of the built notifyd binary (spawned as a process) plus unit tests of its front.
+        .testTarget(name: "NotifydTests", dependencies: ["NotifyCore", "AMQP", "Store", "Events", "Tokens", "HTTP1", "WebSocket", "Web", "IOCore", "Daemon", "TestSupport"]),
     ]
 )

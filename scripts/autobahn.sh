@@ -5,8 +5,10 @@
 #   scripts/autobahn.sh server URL CASES OUTDIR      fuzzingclient against our server at URL (ws://host:port/path);
 #                                                    CASES is a comma list of globs ("1.*,2.*" or "*");
 #                                                    exits non-zero if any case's behavior is FAILED
-#   scripts/autobahn.sh client-server PORT OUTDIR    fuzzingserver on 127.0.0.1:PORT for testing our client;
-#                                                    runs in the foreground until killed, reports into OUTDIR
+#   scripts/autobahn.sh client-server PORT OUTDIR [CASES]
+#                                                    fuzzingserver on 127.0.0.1:PORT for testing our client
+#                                                    (CASES as above, default "*"); runs in the foreground
+#                                                    until killed, reports into OUTDIR
 #   scripts/autobahn.sh summary OUTDIR               re-read OUTDIR/index.json, print the summary, same exit rule
 #
 # autobahntestsuite runs only under Python 2.7: the virtualenv is made from pyenv's 2.7.18
@@ -121,20 +123,20 @@ PY
 }
 
 cmd_client_server() {
-    [ $# -eq 2 ] || die "usage: autobahn.sh client-server PORT OUTDIR"
-    local port=$1 out=$2
+    [ $# -eq 2 ] || [ $# -eq 3 ] || die "usage: autobahn.sh client-server PORT OUTDIR [CASES]"
+    local port=$1 out=$2 cases=${3:-*}
     cmd_install
     mkdir -p "$out"
     out="$(cd "$out" && pwd)"
-    python3 - "$port" "$out" > "$out/fuzzingserver.json" <<'PY'
+    python3 - "$port" "$out" "$cases" > "$out/fuzzingserver.json" <<'PY'
 import json, sys
-port, out = sys.argv[1:3]
+port, out, cases = sys.argv[1:4]
 print(json.dumps({
     "url": "ws://127.0.0.1:%s" % port,
     "options": {"failByDrop": False},
     "outdir": out,
     "webport": 0,
-    "cases": ["*"],
+    "cases": [c.strip() for c in cases.split(",") if c.strip()],
     "exclude-cases": [],
     "exclude-agent-cases": {},
 }, indent=2))
@@ -148,5 +150,5 @@ case "${1:-}" in
     server) shift; cmd_server "$@" ;;
     client-server) shift; cmd_client_server "$@" ;;
     summary) shift; cmd_summary "$@" ;;
-    *) die "usage: autobahn.sh install | server URL CASES OUTDIR | client-server PORT OUTDIR | summary OUTDIR" ;;
+    *) die "usage: autobahn.sh install | server URL CASES OUTDIR | client-server PORT OUTDIR [CASES] | summary OUTDIR" ;;
 esac

@@ -10,6 +10,10 @@ import Glibc
 public struct ConfigError: Error, CustomStringConvertible {
     public let variable: String
     public let problem: String
+    public init(variable: String, problem: String) {
+        self.variable = variable
+        self.problem = problem
+    }
     public var description: String { "\(variable): \(problem)" }
 }
 

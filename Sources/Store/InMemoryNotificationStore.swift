@@ -6,12 +6,15 @@ public final class InMemoryNotificationStore: NotificationStore {
     private var rows: [Notification] = []
     private var eventIds: Set<String> = []
     private var lastId: Int64 = 0
+    /// Tombstones: nothing to or from these users is stored again.
+    private var deletedUsers: Set<Int64> = []
 
     public init() {}
 
     public func insert(batch: [NewNotification]) throws(StoreError) -> [Notification] {
         var stored: [Notification] = []
-        for item in batch where eventIds.insert(item.eventId).inserted {
+        for item in batch where !deletedUsers.contains(item.userId) && !deletedUsers.contains(item.actorId)
+            && eventIds.insert(item.eventId).inserted {
             lastId += 1
             let row = item.stored(id: lastId)
             rows.append(row)
@@ -84,7 +87,8 @@ public final class InMemoryNotificationStore: NotificationStore {
     }
 
     public func deleteUser(userId: Int64) throws(StoreError) -> Int {
-        remove { $0.userId == userId || $0.actorId == userId }
+        deletedUsers.insert(userId)
+        return remove { $0.userId == userId || $0.actorId == userId }
     }
 
     public func prune(nowMs: Int64, readRetentionDays: Int, capPerUser: Int) throws(StoreError) -> Int {

@@ -78,8 +78,9 @@ public protocol NotificationStore: NotificationReading {
     func markDelivered(ids: [Int64], userId: Int64, at nowMs: Int64) throws(StoreError) -> Int
     /// Marks all of `userId`'s unread notifications read; returns how many changed.
     func markAllRead(userId: Int64, at nowMs: Int64) throws(StoreError) -> Int
-    /// Deletes the notifications to `userId` and those `userId` caused (actor); returns
-    /// how many went.
+    /// Deletes the notifications to `userId` and those `userId` caused (actor), and keeps a
+    /// tombstone so that nothing to or from the user is stored afterwards (an event published
+    /// before the deletion but delivered after it); returns how many rows went.
     func deleteUser(userId: Int64) throws(StoreError) -> Int
     /// Retention: deletes notifications read more than `readRetentionDays` days before
     /// `nowMs`, then each user's oldest beyond the newest `capPerUser` (read or not).

@@ -9,6 +9,9 @@
 // the WAL is fsynced at every commit, so what insert returned survives kill -9 and power
 // loss; with `.normal` it survives kill -9 but the last commits may roll back on power loss.
 import CSQLite
+#if canImport(Glibc)
+import Glibc
+#endif
 
 public enum SQLiteDurability: Sendable {
     /// PRAGMA synchronous=FULL: fsync of the WAL at every commit.
@@ -34,6 +37,7 @@ public final class SQLiteNotificationStore: NotificationStore {
         let markAll: SQLiteStatement
         let markDelivered: SQLiteStatement
         let deleteUser: SQLiteStatement
+        let tombstone: SQLiteStatement
         let pruneRead: SQLiteStatement
         let overCap: SQLiteStatement
         let pruneCap: SQLiteStatement
@@ -46,7 +50,9 @@ public final class SQLiteNotificationStore: NotificationStore {
             rollback = try c.prepare("ROLLBACK")
             insert = try c.prepare("""
                 INSERT INTO notifications (event_id, user_id, kind, actor_id, actor_username, post_id, comment_id, text, created_at)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (event_id) DO NOTHING
+                SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
+                WHERE NOT EXISTS (SELECT 1 FROM deleted_users WHERE user_id IN (?2, ?4))
+                ON CONFLICT (event_id) DO NOTHING
                 """)
             markOneRead = try c.prepare("UPDATE notifications SET read_at = ?3 WHERE id = ?1 AND user_id = ?2 AND read_at IS NULL")
             owns = try c.prepare("SELECT 1 FROM notifications WHERE id = ?1 AND user_id = ?2")
@@ -54,6 +60,7 @@ public final class SQLiteNotificationStore: NotificationStore {
             markDelivered = try c.prepare(
                 "UPDATE notifications SET delivered_at = ?3 WHERE id = ?1 AND user_id = ?2 AND delivered_at IS NULL")
             deleteUser = try c.prepare("DELETE FROM notifications WHERE user_id = ?1 OR actor_id = ?1")
+            tombstone = try c.prepare("INSERT INTO deleted_users (user_id, deleted_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING")
             pruneRead = try c.prepare("DELETE FROM notifications WHERE read_at IS NOT NULL AND read_at < ?1")
             overCap = try c.prepare("SELECT user_id FROM notifications GROUP BY user_id HAVING count(*) > ?1")
             pruneCap = try c.prepare("""
@@ -179,10 +186,22 @@ public final class SQLiteNotificationStore: NotificationStore {
 
     public func deleteUser(userId: Int64) throws(StoreError) -> Int {
         let s = try live()
-        defer { s.deleteUser.reset() }
-        s.deleteUser.bind(1, userId)
-        _ = try s.deleteUser.step()
-        return s.connection.changes
+        return try transaction(s) { () throws(StoreError) -> Int in
+            defer { s.deleteUser.reset(); s.tombstone.reset() }
+            s.deleteUser.bind(1, userId)
+            _ = try s.deleteUser.step()
+            let deleted = s.connection.changes
+            s.tombstone.bind(1, userId)
+            s.tombstone.bind(2, Self.nowMilliseconds())
+            _ = try s.tombstone.step()
+            return deleted
+        }
+    }
+
+    static func nowMilliseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec / 1_000_000)
     }
 
     public func prune(nowMs: Int64, readRetentionDays: Int, capPerUser: Int) throws(StoreError) -> Int {

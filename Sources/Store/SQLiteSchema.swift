@@ -33,6 +33,14 @@ enum SQLiteSchema {
         -- prune by read age.
         CREATE INDEX notifications_read_at ON notifications(read_at) WHERE read_at IS NOT NULL;
         """,
+        // 2: tombstones of deleted users. An event to or from a deleted user that arrives
+        // after the user.deleted event (a late publisher, a redelivery) is not stored.
+        """
+        CREATE TABLE deleted_users (
+            user_id    INTEGER PRIMARY KEY,
+            deleted_at INTEGER NOT NULL
+        );
+        """,
     ]
 
     static var currentVersion: Int32 { Int32(migrations.count) }

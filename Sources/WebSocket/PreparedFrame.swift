@@ -5,12 +5,17 @@
 /// `unsafeBytes` to every connection's write (libuv keeps the pointer until the write callback):
 /// the binding retains the frame (e.g. `Unmanaged.passRetained`) until that callback runs.
 ///
+/// The buffer is either the frame's own allocation or, when the binding passes a
+/// `StorageProvider`, an immutable object of the binding's (the socket layer's shared-bytes
+/// type), exposed as `storageOwner` so the binding can queue that object instead of a copy.
+///
 /// A compressed frame was made with no context takeover and a window of `windowBits`, so it is
 /// valid for every connection that negotiated permessage-deflate with server_max_window_bits
 /// >= `windowBits`; connections without deflate take the uncompressed variant.
 public final class PreparedFrame: @unchecked Sendable {
-    // @unchecked Sendable: `storage` is written only in init and freed only in deinit; between
-    // the two it is read-only, so any thread may read it (e.g. loops of one process).
+    // @unchecked Sendable: the bytes (own `storage` or `storageOwner`'s) are written only in
+    // init, before the frame is visible, and freed only in deinit; between the two they are
+    // read-only, so any thread may read them (e.g. loops of one process).
 
     /// The frame bytes (header then payload), valid exactly as long as this object lives: the
     /// binding keeps the frame retained from the write request until its callback. Swift may
@@ -23,20 +28,32 @@ public final class PreparedFrame: @unchecked Sendable {
     public let isCompressed: Bool
     /// The deflate window used; 15 when not compressed.
     public let windowBits: Int
-    private let storage: UnsafeMutableRawPointer
+    /// The object owning the bytes when a `StorageProvider` made them; nil when the frame owns
+    /// them. Immutable and Sendable, so sharing the frame shares it.
+    public let storageOwner: (AnyObject & Sendable)?
+    private let storage: UnsafeMutableRawPointer?
 
-    /// Frames `payload` uncompressed.
-    public init(opcode: WebSocketOpcode, payload: UnsafeRawBufferPointer) {
-        (storage, unsafeBytes) = PreparedFrame.frame(opcode: opcode, payload: payload, compressed: false)
+    /// Allocates `count` bytes owned by an immutable object, lets `fill` write the frame into
+    /// them (before the object is shared), and returns that object with the bytes. The bytes
+    /// must stay at the same address for the owner's whole life.
+    public typealias StorageProvider = (
+        _ count: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void
+    ) -> (owner: AnyObject & Sendable, bytes: UnsafeRawBufferPointer)
+
+    /// Frames `payload` uncompressed, into `storage`'s object when given.
+    public init(opcode: WebSocketOpcode, payload: UnsafeRawBufferPointer, storage provider: StorageProvider? = nil) {
+        (storage, storageOwner, unsafeBytes) = PreparedFrame.frame(opcode: opcode, payload: payload, compressed: false, provider)
         isCompressed = false
         windowBits = 15
     }
 
     /// Frames `payload` compressed with the loop's deflater. Returns nil if zlib fails. Must be
-    /// called on the thread that owns `deflate`.
-    public init?(opcode: WebSocketOpcode, payload: UnsafeRawBufferPointer, deflate: DeflateContext, windowBits: Int = 15) {
+    /// called on the thread that owns `deflate`; `payload` must not point into `deflate`'s
+    /// own output (a message it just decompressed): copy such a payload first.
+    public init?(opcode: WebSocketOpcode, payload: UnsafeRawBufferPointer, deflate: DeflateContext, windowBits: Int = 15,
+                 storage provider: StorageProvider? = nil) {
         guard let compressed = deflate.compress(payload, windowBits: windowBits) else { return nil }
-        (storage, unsafeBytes) = PreparedFrame.frame(opcode: opcode, payload: compressed, compressed: true)
+        (storage, storageOwner, unsafeBytes) = PreparedFrame.frame(opcode: opcode, payload: compressed, compressed: true, provider)
         isCompressed = true
         self.windowBits = windowBits
     }
@@ -47,7 +64,7 @@ public final class PreparedFrame: @unchecked Sendable {
         return text.withUTF8 { PreparedFrame(opcode: .text, payload: UnsafeRawBufferPointer($0)) }
     }
 
-    deinit { storage.deallocate() }
+    deinit { storage?.deallocate() }
 
     /// Calls `body` with the frame bytes, keeping the frame alive for the call.
     public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
@@ -55,11 +72,19 @@ public final class PreparedFrame: @unchecked Sendable {
     }
 
     private static func frame(
-        opcode: WebSocketOpcode, payload: UnsafeRawBufferPointer, compressed: Bool
-    ) -> (UnsafeMutableRawPointer, UnsafeRawBufferPointer) {
+        opcode: WebSocketOpcode, payload: UnsafeRawBufferPointer, compressed: Bool, _ provider: StorageProvider?
+    ) -> (UnsafeMutableRawPointer?, (AnyObject & Sendable)?, UnsafeRawBufferPointer) {
         let size = WebSocketFrameEncoder.headerSize(payloadCount: payload.count, masked: false) + payload.count
+        if let provider {
+            let made = provider(size) { target in
+                if let p = target.baseAddress, target.count >= size {
+                    WebSocketFrameEncoder.writeFrame(p, opcode: opcode, payload: payload, compressed: compressed)
+                }
+            }
+            return (nil, made.owner, made.bytes)
+        }
         let p = UnsafeMutableRawPointer.allocate(byteCount: max(size, 1), alignment: 8)
         let n = WebSocketFrameEncoder.writeFrame(p, opcode: opcode, payload: payload, compressed: compressed)
-        return (p, UnsafeRawBufferPointer(start: p, count: n))
+        return (p, nil, UnsafeRawBufferPointer(start: p, count: n))
     }
 }

@@ -142,9 +142,16 @@ import TestSupport
         #expect(record.wait(seconds: 10) { $0.ids == [routed.messageId, routed2.messageId] })
     }
 
+    /// Runs against a broker of its own: it stops or freezes the broker, which must not
+    /// disturb the suites that share the common node meanwhile.
     @Test func brokerRestartMidStreamLosesNothing() throws {
+        let broker = try PrivateBroker()
+        defer { broker.shutdown() }
+        try broker.use { try brokerRestartMidStreamLosesNothingBody(broker) }
+    }
+
+    private func brokerRestartMidStreamLosesNothingBody(_ broker: PrivateBroker) throws {
         let prefix = uniquePrefix(), queue = "\(prefix).q", total = 6000, batchSize = 100, firstPart = 1000
-        let script = try Servers.script()
         defer { cleanUp(queue: queue) }
         let (consumer, record) = try startRecordingConsumer(queue: queue, keys: ["\(prefix).#"])
         defer { consumer.stop() }
@@ -188,11 +195,11 @@ import TestSupport
         thread.start()
 
         try #require(progress.wait(seconds: 60) { $0.firstPartDone }, "publishing did not start")
-        #expect(shell("'\(script)' restart-rabbitmq stop") == 0)
+        #expect(broker.stop())
         #expect(record.wait(seconds: 30) { r in
             r.states.contains { if case .disconnected = $0 { true } else { false } }
         }, "the consumer did not notice the broker going away")
-        #expect(shell("'\(script)' restart-rabbitmq start") == 0)
+        #expect(broker.start())
 
         #expect(progress.wait(seconds: 120) { $0.done }, "the publisher did not finish")
         #expect(record.wait(seconds: 120) { $0.ids.count == total }, "consumed \(record.read { $0.ids.count }) of \(total)")
@@ -206,14 +213,21 @@ import TestSupport
         print("restart: \(total) unique of \(r.deliveries) deliveries (\(r.redelivered) redelivered), publisher retried \(p.retried) messages, \(p.failures) failed connects, consumer reconnects \(consumer.counters.reconnects)")
     }
 
+    /// Runs against a broker of its own: it stops or freezes the broker, which must not
+    /// disturb the suites that share the common node meanwhile.
     @Test func heartbeatsDetectAFrozenBroker() throws {
+        let broker = try PrivateBroker()
+        defer { broker.shutdown() }
+        try broker.use { try heartbeatsDetectAFrozenBrokerBody(broker) }
+    }
+
+    private func heartbeatsDetectAFrozenBrokerBody(_ broker: PrivateBroker) throws {
         let prefix = uniquePrefix(), queue = "\(prefix).q"
         defer { cleanUp(queue: queue) }
         let (consumer, record) = try startRecordingConsumer(queue: queue, keys: ["\(prefix).#"], heartbeat: 1)
         defer { consumer.stop() }
         try #require(record.wait(seconds: 15, until: connected))
-        let dir = try Servers.env("INSTAVERSE_RABBITMQ_DIR")
-        let pid = "$(cat '\(dir)/rabbitmq.pid')"
+        let pid = try #require(broker.pid, "the private broker's PID")
         // SIGSTOP freezes the broker with its sockets open: only missing heartbeats reveal it.
         #expect(shell("kill -STOP \(pid)") == 0)
         let frozenAt = Date()

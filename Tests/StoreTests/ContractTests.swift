@@ -133,6 +133,11 @@ import Store
         #expect(try store.list(userId: 1, unreadOnly: false, limit: 10, before: nil).notifications.map(\.eventId) == ["other"])
         #expect(try store.unreadCount(userId: 4) == 0)
         #expect(try store.deleteUser(userId: 9) == 0)
+        // Tombstone: a late event to or from the deleted user is not stored; others are.
+        let late = try store.insert(batch: [note("late-to9", to: 9, from: 1), note("late-from9", to: 1, from: 9),
+                                            note("late-other", to: 1, from: 2)])
+        #expect(late.map(\.eventId) == ["late-other"])
+        #expect(try store.unreadCount(userId: 9) == 0)
     }
 
     @Test(arguments: Implementation.allCases)

@@ -56,7 +56,7 @@ import Store
         #expect(throws: StoreError.closed) { try store?.unreadCount(userId: 1) }
         store = nil
         let again = try SQLiteNotificationStore(path: path)
-        #expect(try again.schemaVersion() == 1)
+        #expect(try again.schemaVersion() == 2)
         #expect(try again.since(userId: 1, afterId: 0, limit: 10) == stored)
         #expect(try again.insert(batch: [note("a", to: 1)]).isEmpty)
     }
@@ -68,11 +68,12 @@ import Store
         try copyFile("/dev/null", path)
         #expect(fileSize(path) == 0)
         let store = try SQLiteNotificationStore(path: path)
-        #expect(try store.schemaVersion() == 1)
+        #expect(try store.schemaVersion() == 2)
         store.close()
         let names = try query(path, "SELECT name FROM sqlite_master WHERE type IN ('table','index') AND name LIKE 'notifications%' ORDER BY name")
         #expect(names == ["notifications", "notifications_actor_id", "notifications_event_id", "notifications_read_at",
                           "notifications_unread", "notifications_user_id"])
+        #expect(try query(path, "SELECT name FROM sqlite_master WHERE name = 'deleted_users'") == ["deleted_users"])
         #expect(try query(path, "PRAGMA journal_mode") == ["wal"])
     }
 
@@ -101,8 +102,8 @@ import Store
         #expect(throws: StoreError.self) { try SQLiteNotificationReader(path: path) }
         try SQLiteNotificationStore(path: path).close()
         _ = try query(path, "PRAGMA user_version = 99")
-        #expect(throws: StoreError.schemaTooNew(found: 99, known: 1)) { try SQLiteNotificationStore(path: path) }
-        #expect(throws: StoreError.schemaTooNew(found: 99, known: 1)) { try SQLiteNotificationReader(path: path) }
+        #expect(throws: StoreError.schemaTooNew(found: 99, known: 2)) { try SQLiteNotificationStore(path: path) }
+        #expect(throws: StoreError.schemaTooNew(found: 99, known: 2)) { try SQLiteNotificationReader(path: path) }
     }
 }
 

@@ -1,0 +1,218 @@
+// The sessions of one loop, keyed by userId, and the fan-out of committed notifications.
+//
+// Loop-confined (one hub per loop; with several loops, each holds its own users' sessions and
+// `deliver` is sent to every loop). Every method runs on the loop thread.
+//
+// Ordering guarantee on connect (no live notification lost between the backlog read and the
+// registration): `open` registers the session first, in phase `.loading`, where live
+// notifications for it are buffered; then it reads the backlog on the store thread. The store
+// thread commits batches and runs reads one after the other, and ids grow with commits, so a
+// notification committed before the read is in the backlog (or older than the cursor) and one
+// committed after it has a larger id than anything the read saw. When the backlog arrives it
+// is sent, then the buffered notifications with ids above the last id sent (the ones already
+// in the backlog are dropped), and the session turns live.
+//
+// Delivery is at least once per live session: a slow consumer is closed by the WebSocket
+// layer and its notifications stay in the store, unread and undelivered, for its next connect.
+import IOCore
+import Store
+import WebSocket
+
+public final class Hub {
+    let store: LoopStore
+    let metrics: NotifyMetrics
+    let config: NotifydConfig
+    let log: ((String) -> Void)?
+    /// userId -> that user's sessions (usually 1-3: phones, tabs).
+    private(set) var users: [Int64: [Session]] = [:]
+    public private(set) var sessionCount = 0
+    /// Live notifications buffered per loading session before it is closed with 1013.
+    let loadingBufferLimit: Int
+
+    public init(loop: EventLoop, store: any NotificationStoreAccess, config: NotifydConfig, metrics: NotifyMetrics,
+                log: ((String) -> Void)? = nil) {
+        self.store = LoopStore(loop: loop, access: store)
+        self.metrics = metrics
+        self.config = config
+        self.log = log
+        loadingBufferLimit = max(2 * config.backlogLimit, 1000)
+    }
+
+    public var usersOnline: Int { users.count }
+
+    /// Whether `userId` may open one more session (the upgrade hook answers 429 otherwise).
+    public func canAdmit(userId: Int64) -> Bool {
+        (users[userId]?.count ?? 0) < config.maxConnectionsPerUser
+    }
+
+    /// Registers a session whose connection just opened, then reads and sends its backlog.
+    public func open(_ session: Session) {
+        guard canAdmit(userId: session.userId) else {
+            session.phase = .closed
+            session.transport.close(code: SessionClose.tooMany.code, reason: SessionClose.tooMany.reason)
+            return
+        }
+        var list = users[session.userId] ?? []
+        session.slot = list.count
+        list.append(session)
+        users[session.userId] = list
+        sessionCount += 1
+        metrics.sessions.add(1, ordering: .relaxed)
+        loadBacklog(session)
+    }
+
+    /// Called by the transport once its connection has closed (any reason). Idempotent.
+    public func sessionClosed(_ session: Session) {
+        session.phase = .closed
+        guard session.slot >= 0, var list = users[session.userId], session.slot < list.count,
+              list[session.slot] === session else { return }
+        let index = session.slot
+        let last = list.removeLast()
+        if index < list.count {
+            list[index] = last
+            last.slot = index
+        }
+        session.slot = -1
+        users[session.userId] = list.isEmpty ? nil : list
+        sessionCount -= 1
+        metrics.sessions.subtract(1, ordering: .relaxed)
+    }
+
+    /// Fan-out of a committed batch (store id order). Each notification with at least one
+    /// session online is encoded once into a frame shared by all its sessions.
+    public func deliver(_ batch: [Notification]) {
+        for n in batch {
+            guard let list = users[n.userId] else { continue }
+            var frame: PreparedFrame?
+            for session in list {
+                switch session.phase {
+                case .closed:
+                    continue
+                case .loading:
+                    if !session.buffer(n, limit: loadingBufferLimit) { close(session, SessionClose.overflow) }
+                case .live:
+                    guard n.id > session.lastSentId else { continue }
+                    let shared = frame ?? ServerMessage.notificationFrame(n)
+                    frame = shared
+                    send(shared, to: session, lastId: n.id, count: 1)
+                }
+            }
+        }
+    }
+
+    /// Handles one text message from a session's client (the payload is only valid during
+    /// the call). Invalid messages get an error message; past `maxInvalidMessages` the
+    /// session is closed with 1008.
+    public func received(text: UnsafeRawBufferPointer, from session: Session) {
+        guard !session.isClosed else { return }
+        switch ClientMessage.parse(text, maxBytes: config.maxClientMessageBytes) {
+        case .failure(let invalid):
+            session.invalidMessages += 1
+            if session.invalidMessages > Int32(config.maxInvalidMessages) {
+                close(session, SessionClose.abuse)
+            } else {
+                _ = session.transport.send(ServerMessage.errorFrame(invalid.name))
+            }
+        case .success(let message):
+            apply(message, userId: session.userId)
+        }
+    }
+
+    /// A binary message: the protocol is text only.
+    public func receivedBinary(from session: Session) {
+        close(session, SessionClose.binary)
+    }
+
+    /// Closes every session whose token expired at `now` (seconds). One walk for all sessions,
+    /// run by a repeating loop timer, instead of a timer per session.
+    public func closeExpired(now: Int64) {
+        var expired: [Session] = []
+        for (_, list) in users {
+            for session in list where session.tokenExpiry <= now && !session.isClosed { expired.append(session) }
+        }
+        for session in expired { close(session, SessionClose.tokenExpired) }
+    }
+
+    /// Shutdown: closes every session with 1001.
+    public func closeAll() {
+        let all = users.values.flatMap { $0 }
+        for session in all where !session.isClosed { close(session, SessionClose.shutdown) }
+    }
+
+    // MARK: internals
+
+    private func apply(_ message: ClientMessage, userId: Int64) {
+        let now = nowMillis()
+        switch message {
+        case .ack(let ids) where !ids.isEmpty:
+            store.run({ try $0.markDelivered(ids: ids, userId: userId, at: now) }) { [log] result in
+                if case .failure(let error) = result { log?("ack for user \(userId) failed: \(error)") }
+            }
+        case .read(let ids) where !ids.isEmpty:
+            store.run({ try $0.markRead(ids: ids, userId: userId, at: now) }) { [log] result in
+                if case .failure(let error) = result { log?("read for user \(userId) failed: \(error)") }
+            }
+        default:
+            break
+        }
+    }
+
+    private func close(_ session: Session, _ why: (code: WebSocketCloseCode, reason: String)) {
+        guard !session.isClosed else { return }
+        session.phase = .closed
+        session.transport.close(code: why.code, reason: why.reason)
+    }
+
+    /// Sends a frame carrying `count` notifications up to id `lastId`.
+    private func send(_ frame: PreparedFrame, to session: Session, lastId: Int64, count: Int) {
+        switch session.transport.send(frame) {
+        case .queued:
+            session.lastSentId = max(session.lastSentId, lastId)
+            if count > 0 { metrics.notificationsDelivered.add(count, ordering: .relaxed) }
+        case .closed:
+            session.phase = .closed
+        case .closedSlowConsumer:
+            // Counted by the WebSocket layer (metrics read its counter at scrape time).
+            session.phase = .closed
+        }
+    }
+
+    private struct BacklogRead: Sendable {
+        var notifications: [Notification]
+        var unread: Int
+        var more: Bool
+    }
+
+    private func loadBacklog(_ session: Session) {
+        let (userId, limit, since) = (session.userId, config.backlogLimit, session.since)
+        store.run({ store -> BacklogRead in
+            if let since {
+                var rows = try store.since(userId: userId, afterId: since, limit: limit + 1)
+                let more = rows.count > limit
+                if more { rows.removeLast(rows.count - limit) }
+                return BacklogRead(notifications: rows, unread: try store.unreadCount(userId: userId), more: more)
+            }
+            let b = try store.backlog(userId: userId, limit: limit)
+            return BacklogRead(notifications: b.notifications, unread: b.unreadCount, more: b.more)
+        }, then: { [weak self] result in
+            self?.backlogLoaded(session, result)
+        })
+    }
+
+    private func backlogLoaded(_ session: Session, _ result: Result<BacklogRead, any Error>) {
+        guard case .loading(let buffered) = session.phase else { return }
+        switch result {
+        case .failure(let error):
+            log?("backlog read for user \(session.userId) failed: \(error)")
+            close(session, SessionClose.storeError)
+        case .success(let read):
+            let lastId = read.notifications.last?.id ?? session.since ?? 0
+            session.phase = .live
+            let frame = ServerMessage.backlogFrame(read.notifications, unread: read.unread, more: read.more)
+            send(frame, to: session, lastId: lastId, count: read.notifications.count)
+            for n in buffered where n.id > session.lastSentId && session.isLive {
+                send(ServerMessage.notificationFrame(n), to: session, lastId: n.id, count: 1)
+            }
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// The NotifyCore module; its files arrive with the issue that builds it.

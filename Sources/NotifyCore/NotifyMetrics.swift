@@ -1,0 +1,127 @@
+// notifyd's counters, shared by the ingest pipeline (store thread, consumer thread) and the
+// WebSocket/REST front (loop threads). Every field is an atomic, so any thread updates and
+// reads without a lock; `renderPrometheus()` is a snapshot that is consistent per counter,
+// not across counters (Prometheus scrapes are like that anyway).
+import Synchronization
+
+public final class NotifyMetrics: Sendable {
+    // Ingest (the pipeline increments these).
+    /// Deliveries taken from the broker and processed by the store thread.
+    public let eventsConsumed = Atomic<Int>(0)
+    /// Notifications newly inserted.
+    public let notificationsStored = Atomic<Int>(0)
+    /// Notifications whose event id was already stored (redeliveries, republished events).
+    public let duplicatesSkipped = Atomic<Int>(0)
+    /// Events that need no notification (other types, actor == recipient).
+    public let eventsIgnored = Atomic<Int>(0)
+    /// Undecodable deliveries rejected to the dead-letter queue.
+    public let eventsRejected = Atomic<Int>(0)
+    /// user.deleted events applied.
+    public let userDeletions = Atomic<Int>(0)
+    /// Committed store transactions of the ingest (one per group commit).
+    public let storeBatches = Atomic<Int>(0)
+    /// Failed store writes (each retry that fails counts).
+    public let storeErrors = Atomic<Int>(0)
+    /// Notifications removed by retention.
+    public let notificationsPruned = Atomic<Int>(0)
+    /// Consumer connections after the first one.
+    public let brokerReconnects = Atomic<Int>(0)
+    /// 1 while the consumer is connected to the broker (for /readyz too).
+    public let brokerConnected = Atomic<Int>(0)
+    /// Store batch latency: from taking the batch off the queue to its commit.
+    public let storeBatchLatency = LatencyHistogram()
+
+    // Front (the WebSocket/REST layer increments these).
+    public let notificationsDelivered = Atomic<Int>(0)
+    public let slowConsumerCloses = Atomic<Int>(0)
+    /// Gauges: open connections and authenticated sessions.
+    public let connections = Atomic<Int>(0)
+    public let sessions = Atomic<Int>(0)
+
+    public init() {}
+
+    /// The metrics above in the Prometheus text format (version 0.0.4), names prefixed
+    /// `notifyd_`, each with HELP and TYPE lines. The front appends its own families.
+    public func renderPrometheus() -> String {
+        var out = ""
+        out.reserveCapacity(3000)
+        func family(_ name: String, _ type: String, _ help: String, _ value: Int) {
+            out += "# HELP notifyd_\(name) \(help)\n# TYPE notifyd_\(name) \(type)\nnotifyd_\(name) \(value)\n"
+        }
+        func c(_ a: borrowing Atomic<Int>) -> Int { a.load(ordering: .relaxed) }
+        family("events_consumed_total", "counter", "Deliveries taken from the broker and processed.", c(eventsConsumed))
+        family("notifications_stored_total", "counter", "Notifications newly stored.", c(notificationsStored))
+        family("duplicates_skipped_total", "counter", "Notifications skipped because their event id was already stored.",
+               c(duplicatesSkipped))
+        family("events_ignored_total", "counter", "Events that needed no notification.", c(eventsIgnored))
+        family("events_rejected_total", "counter", "Undecodable events dead-lettered.", c(eventsRejected))
+        family("user_deletions_total", "counter", "user.deleted events applied.", c(userDeletions))
+        family("store_batches_total", "counter", "Committed ingest transactions.", c(storeBatches))
+        family("store_errors_total", "counter", "Failed store writes (retried).", c(storeErrors))
+        family("notifications_pruned_total", "counter", "Notifications removed by retention.", c(notificationsPruned))
+        family("broker_reconnects_total", "counter", "Broker connections after the first.", c(brokerReconnects))
+        family("broker_connected", "gauge", "1 while the consumer is connected.", c(brokerConnected))
+        storeBatchLatency.render(into: &out, name: "notifyd_store_batch_seconds",
+                                 help: "Store batch latency from dequeue to commit.")
+        family("notifications_delivered_total", "counter", "Notifications written to live sessions.",
+               c(notificationsDelivered))
+        family("slow_consumer_closes_total", "counter", "Connections closed for exceeding their outbound limit.",
+               c(slowConsumerCloses))
+        family("connections", "gauge", "Open connections.", c(connections))
+        family("sessions", "gauge", "Authenticated WebSocket sessions.", c(sessions))
+        return out
+    }
+}
+
+/// A fixed-bucket latency histogram in the Prometheus shape: cumulative buckets, sum, count.
+/// One small lock per observation (the store thread observes once per batch, so it is never
+/// contended in practice); a scrape sees buckets, sum and count of the same instant.
+public final class LatencyHistogram: Sendable {
+    /// Upper bounds in microseconds: 1, 2.5, 5, 10, 25, 50, 100, 250 ms, 1 s, 2.5 s, +Inf.
+    public static let boundsMicros: [Int] = [1000, 2500, 5000, 10_000, 25_000, 50_000, 100_000, 250_000,
+                                             1_000_000, 2_500_000]
+    private struct State: Sendable {
+        /// Non-cumulative; the last one is +Inf.
+        var buckets = [Int](repeating: 0, count: LatencyHistogram.boundsMicros.count + 1)
+        var sumMicros = 0
+        var count = 0
+    }
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public func observe(micros: Int) {
+        let i = Self.boundsMicros.firstIndex { micros <= $0 } ?? Self.boundsMicros.count
+        state.withLock { s in
+            s.buckets[i] += 1
+            s.sumMicros += micros
+            s.count += 1
+        }
+    }
+
+    public var observations: Int { state.withLock { $0.count } }
+    public var totalMicros: Int { state.withLock { $0.sumMicros } }
+
+    func render(into out: inout String, name: String, help: String) {
+        let s = state.withLock { $0 }
+        out += "# HELP \(name) \(help)\n# TYPE \(name) histogram\n"
+        var cumulative = 0
+        for (i, bound) in Self.boundsMicros.enumerated() {
+            cumulative += s.buckets[i]
+            out += "\(name)_bucket{le=\"\(seconds(bound))\"} \(cumulative)\n"
+        }
+        out += "\(name)_bucket{le=\"+Inf\"} \(s.count)\n"
+        out += "\(name)_sum \(seconds(s.sumMicros))\n"
+        out += "\(name)_count \(s.count)\n"
+    }
+
+    /// Microseconds as decimal seconds without Foundation: 2500 -> "0.0025".
+    private func seconds(_ micros: Int) -> String {
+        let whole = micros / 1_000_000, frac = micros % 1_000_000
+        if frac == 0 { return String(whole) }
+        var f = String(frac)
+        f = String(repeating: "0", count: 6 - f.count) + f
+        while f.hasSuffix("0") { f.removeLast() }
+        return "\(whole).\(f)"
+    }
+}

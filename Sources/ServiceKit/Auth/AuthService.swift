@@ -1,0 +1,296 @@
+// auth-service: users, registration, login, tokens, profiles (port 5001, users_db).
+//
+// Passwords are hashed with scrypt on a PGPool worker, never on the loop. Login answers one
+// generic 401 "invalid credentials" whether the email is unknown or the password wrong (an
+// unknown email still costs one scrypt run against a dummy hash, so timing does not tell
+// them apart either). After `maxFailures` failed logins of one account within
+// `failureWindowSeconds`, further attempts get 429 until the window slides.
+import Events
+import HTTP1
+import PG
+import Synchronization
+import Tokens
+import Web
+
+public struct AuthService: ServiceDefinition {
+    public var maxFailures = 5
+    public var failureWindowSeconds = 15 * 60
+    let dummyHash = DummyHash()
+
+    public init() {}
+
+    public var migrations: [Migration] { (try? AuthSchema.migrations()) ?? [] }
+    public func subscription(_ config: ServiceConfig) -> EventSubscription? { nil }
+
+    public func install(on service: Service) {
+        service.route(.POST, "/auth/register", bodyLimit: 16 * 1024) { request, responder in
+            try register(service, request, responder)
+        }
+        service.route(.POST, "/auth/login", bodyLimit: 16 * 1024) { request, responder in
+            try login(service, request, responder)
+        }
+        service.route(.GET, "/auth/profile/:id") { request, responder in
+            try getProfile(service, request, responder)
+        }
+        service.route(.PUT, "/auth/profile/:id", bodyLimit: 16 * 1024) { request, responder in
+            try updateProfile(service, request, responder)
+        }
+        service.route(.GET, "/auth/validate-token") { request, responder in
+            try validate(service, request, responder)
+        }
+        service.route(.DELETE, "/auth/users/:id") { request, responder in
+            try deleteUser(service, request, responder)
+        }
+        service.route(.GET, "/healthz") { _, responder in
+            responder.respond(json: .ok, JSONWriter.object { $0.member("status", "ok") })
+        }
+    }
+
+    // MARK: registration and login
+
+    private func register(_ service: Service, _ request: HTTPRequest, _ responder: HTTPResponder) throws {
+        let body = try JSONBody(request)
+        let username = try body.string("username", maxLength: 30)
+        let email = try body.string("email", maxLength: 254).lowercased()
+        let password = try body.optionalString("password", maxLength: 128) ?? ""
+        try Validation.username(username)
+        try Validation.email(email)
+        guard password.count >= 8 else { throw HTTPError.badRequest("password must be 8-128 characters") }
+        let profile = try ProfileFields(body)
+        let config = service.config
+        let auth = service.auth
+        service.database.respond(responder) { conn in
+            if try !conn.query("SELECT 1 FROM users WHERE lower(email) = $1", [.text(email)]).isEmpty {
+                throw HTTPError.conflict("email is already registered")
+            }
+            if try !conn.query("SELECT 1 FROM users WHERE lower(username) = lower($1)", [.text(username)]).isEmpty {
+                throw HTTPError.conflict("username is taken")
+            }
+            let hash = try Password.hash(password, parameters: config.scrypt)
+            let row: PGRow
+            do {
+                row = try conn.transaction { tx in
+                    let rows = try tx.query("""
+                        INSERT INTO users (username, email, password_hash, age, gender, bio, favorite_style)
+                        VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING \(AuthSchema.userColumns)
+                        """, [.text(username), .text(email), .text(hash), profile.age.map { .int($0) },
+                              profile.gender.map { .text($0) }, profile.bio.map { .text($0) },
+                              profile.favoriteStyle.map { .text($0) }])
+                    let id = try rows[0].int64(0)
+                    try EventOutbox.append(tx, .userRegistered, actor: EventActor(id: id, username: username),
+                                           recipientId: id, data: EventData(userId: id, username: username))
+                    return rows[0]
+                }
+            } catch let error as PGError where error.isUniqueViolation {
+                throw HTTPError.conflict(error.constraint == "users_email_key" ? "email is already registered" : "username is taken")
+            }
+            let id = try row.int64(0)
+            let token = auth.issue(userId: id, role: try row.string(3), ttl: config.jwtTTL)
+            var w = JSONWriter()
+            w.beginObject()
+            w.member("token", token)
+            w.key("user")
+            try AuthSchema.writeUser(row, includeEmail: true, to: &w)
+            w.endObject()
+            return .json(.created, w)
+        }
+    }
+
+    private func login(_ service: Service, _ request: HTTPRequest, _ responder: HTTPResponder) throws {
+        let body = try JSONBody(request)
+        let email = try body.string("email", maxLength: 254).lowercased()
+        let password = try body.string("password", maxLength: 128)
+        let config = service.config
+        let auth = service.auth
+        let maxFailures = self.maxFailures, window = self.failureWindowSeconds
+        let dummy = dummyHash
+        service.database.respond(responder) { conn in
+            let failures = try conn.query(
+                "SELECT count(*) FROM login_failures WHERE email = $1 AND at > now() - make_interval(secs => $2)",
+                [.text(email), .int(window)])[0].int64(0)
+            if failures >= maxFailures {
+                var error = JSONWriter()
+                error.beginObject()
+                error.member("error", "too many failed logins, try again later")
+                error.endObject()
+                return .json(.tooManyRequests, error, headers: ["Retry-After": String(window)])
+            }
+            let rows = try conn.query("SELECT \(AuthSchema.userColumns), password_hash FROM users WHERE lower(email) = $1",
+                                      [.text(email)])
+            let matches: Bool
+            if let row = rows.first {
+                matches = Password.verify(password, encoded: try row.string(10))
+            } else {
+                _ = Password.verify(password, encoded: dummy.value(config.scrypt))
+                matches = false
+            }
+            guard matches, let row = rows.first else {
+                try conn.execute("INSERT INTO login_failures (email) VALUES ($1)", [.text(email)])
+                throw HTTPError.unauthorized("invalid credentials")
+            }
+            try conn.execute("DELETE FROM login_failures WHERE email = $1 OR at < now() - make_interval(secs => $2)",
+                             [.text(email), .int(window)])
+            let token = auth.issue(userId: try row.int64(0), role: try row.string(3), ttl: config.jwtTTL)
+            var w = JSONWriter()
+            w.beginObject()
+            w.member("token", token)
+            w.key("user")
+            try AuthSchema.writeUser(row, includeEmail: true, to: &w)
+            w.endObject()
+            return .json(.ok, w)
+        }
+    }
+
+    // MARK: tokens
+
+    /// 200 with `X-User-Id`, `X-User-Role` and `{userId, role}` for a valid token; 401 with
+    /// the JWT error name otherwise. With `?optional=1` a request without Authorization gets
+    /// 200 and no X-User-Id (the gateway's public GETs).
+    private func validate(_ service: Service, _ request: HTTPRequest, _ responder: HTTPResponder) throws {
+        let optional = request.query["optional"] == "1"
+        if optional, request.headers["Authorization"] == nil {
+            responder.respond(json: .ok, JSONWriter.object { $0.key("userId"); $0.null() })
+            return
+        }
+        let caller = try service.auth.caller(request)
+        responder.respond(json: .ok, JSONWriter.object {
+            $0.member("userId", Int(caller.userId))
+            $0.member("role", caller.role)
+        }, headers: ["X-User-Id": String(caller.userId), "X-User-Role": caller.role])
+    }
+
+    // MARK: profiles and deletion
+
+    private func getProfile(_ service: Service, _ request: HTTPRequest, _ responder: HTTPResponder) throws {
+        let id = try request.id("id")
+        let caller = try service.auth.optionalCaller(request)
+        let showEmail = caller.map { $0.userId == id || $0.isAdmin } ?? false
+        service.database.respond(responder) { conn in
+            let rows = try conn.query("SELECT \(AuthSchema.userColumns) FROM users WHERE id = $1", [.int(id)])
+            guard let row = rows.first else { throw HTTPError.notFound("user not found") }
+            var w = JSONWriter()
+            try AuthSchema.writeUser(row, includeEmail: showEmail, to: &w)
+            return .json(.ok, w)
+        }
+    }
+
+    private func updateProfile(_ service: Service, _ request: HTTPRequest, _ responder: HTTPResponder) throws {
+        let id = try request.id("id")
+        let caller = try service.auth.caller(request)
+        guard caller.userId == id else { throw HTTPError.forbidden("you can only update your own profile") }
+        let body = try JSONBody(request)
+        let username = try body.optionalString("username", maxLength: 30)
+        if let username { try Validation.username(username) }
+        let profile = try ProfileFields(body)
+        let changed = (username != nil ? ["username"] : []) + profile.present
+        guard !changed.isEmpty else { throw HTTPError.badRequest("nothing to update: send username, age, gender, bio or favoriteStyle") }
+        service.database.respond(responder) { conn in
+            do {
+                return try conn.transaction { tx in
+                    let rows = try tx.query("""
+                        UPDATE users SET username = COALESCE($2, username),
+                            age = CASE WHEN $3 THEN $4::integer ELSE age END,
+                            gender = CASE WHEN $5 THEN $6 ELSE gender END,
+                            bio = CASE WHEN $7 THEN $8 ELSE bio END,
+                            favorite_style = CASE WHEN $9 THEN $10 ELSE favorite_style END
+                        WHERE id = $1 RETURNING \(AuthSchema.userColumns)
+                        """, [.int(id), username.map { .text($0) },
+                              .bool(changed.contains("age")), profile.age.map { .int($0) },
+                              .bool(changed.contains("gender")), profile.gender.map { .text($0) },
+                              .bool(changed.contains("bio")), profile.bio.map { .text($0) },
+                              .bool(changed.contains("favoriteStyle")), profile.favoriteStyle.map { .text($0) }])
+                    guard let row = rows.first else { throw HTTPError.notFound("user not found") }
+                    let current = try row.string(1)
+                    try EventOutbox.append(tx, .userProfileUpdated, actor: EventActor(id: id, username: current),
+                                           data: EventData(userId: id, username: current, changed: changed))
+                    var w = JSONWriter()
+                    try AuthSchema.writeUser(row, includeEmail: true, to: &w)
+                    return .json(.ok, w)
+                }
+            } catch let error as PGError where error.isUniqueViolation {
+                throw HTTPError.conflict("username is taken")
+            }
+        }
+    }
+
+    private func deleteUser(_ service: Service, _ request: HTTPRequest, _ responder: HTTPResponder) throws {
+        let id = try request.id("id")
+        let caller = try service.auth.caller(request)
+        guard caller.userId == id || caller.isAdmin else { throw HTTPError.forbidden("only the user or an admin can delete an account") }
+        service.database.respond(responder) { conn in
+            try conn.transaction { tx in
+                let actorRows = try tx.query("SELECT username FROM users WHERE id = $1", [.int(caller.userId)])
+                let rows = try tx.query("DELETE FROM users WHERE id = $1 RETURNING username", [.int(id)])
+                guard let row = rows.first else { throw HTTPError.notFound("user not found") }
+                let actorName = caller.userId == id ? try row.string(0)
+                    : (actorRows.first.map { try? $0.string(0) } ?? nil) ?? "user\(caller.userId)"
+                try EventOutbox.append(tx, .userDeleted, actor: EventActor(id: caller.userId, username: actorName),
+                                       data: EventData(userId: id))
+                return Reply.noContent
+            }
+        }
+    }
+}
+
+/// The optional profile fields of register and update, validated.
+struct ProfileFields: Sendable {
+    var age: Int64?
+    var gender: String?
+    var bio: String?
+    var favoriteStyle: String?
+    /// The JSON names the body carried, in a fixed order (for `changed`).
+    var present: [String] = []
+
+    init(_ body: JSONBody) throws(HTTPError) {
+        age = try body.optionalInt("age")
+        if let age, !(13...120).contains(age) { throw HTTPError.badRequest("age must be 13-120") }
+        gender = try body.optionalString("gender", maxLength: 32)
+        bio = try body.optionalString("bio", maxLength: 500)
+        favoriteStyle = try body.optionalString("favoriteStyle", maxLength: 100)
+        for name in ["age", "gender", "bio", "favoriteStyle"] where body.object[name] != nil { present.append(name) }
+    }
+}
+
+enum Validation {
+    /// 3-30 of [A-Za-z0-9_], so a username is always a valid @mention.
+    static func username(_ name: String) throws(HTTPError) {
+        guard (3...30).contains(name.utf8.count), name.utf8.allSatisfy(Mentions.isWord) else {
+            throw HTTPError.badRequest("username must be 3-30 letters, digits or underscores")
+        }
+    }
+
+    /// A deliberately loose check (one '@', a dot in the domain, no spaces): the mailbox
+    /// itself is proven only by a confirmation mail, which this service does not send.
+    static func email(_ email: String) throws(HTTPError) {
+        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."),
+              !parts[1].hasSuffix("."), !email.contains(" ") else {
+            throw HTTPError.badRequest("email is not a valid address")
+        }
+    }
+}
+
+/// A password hash of a random password, made once with the service's cost, so a login for
+/// an unknown email costs the same scrypt run as a wrong password.
+final class DummyHash: Sendable {
+    private let hash = Mutex<String?>(nil)
+
+    /// Called on pool workers only (it may run scrypt).
+    func value(_ parameters: ScryptParameters) -> String {
+        if let existing = hash.withLock({ $0 }) { return existing }
+        let made = (try? Password.hash(Base64URL.encode(SecureRandom.bytes(16)), parameters: parameters)) ?? ""
+        hash.withLock { if $0 == nil { $0 = made } }
+        return made
+    }
+}
+
+extension JSONWriter {
+    /// One object built by `body`.
+    public static func object(_ body: (inout JSONWriter) -> Void) -> JSONWriter {
+        var w = JSONWriter()
+        w.beginObject()
+        body(&w)
+        w.endObject()
+        return w
+    }
+}

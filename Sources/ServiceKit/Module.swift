@@ -1,1 +1,0 @@
-// The ServiceKit module; its files arrive with the issue that builds it.

@@ -1,0 +1,204 @@
+// The runtime of a light service: migrations at start, a PGPool, the outbox relay and an
+// optional event consumer (their own threads), and one EventLoopThread running the HTTP
+// server. `main` and the tests start a service the same way: `ServiceHost.start`.
+//
+// Start order: migrations (blocking, on the caller's thread, before anything listens), pool,
+// relay, consumer, loop + listen, then sd_notify READY. Stop order: the server shuts down
+// gracefully (requests in progress are answered), the loop ends, then relay, consumer and
+// pool stop on the caller's thread, never on the loop.
+import AMQP
+import Daemon
+import Dispatch
+import HTTP1
+import IOCore
+import PG
+import Synchronization
+import Tokens
+import Web
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a service is: its schema, what it consumes, and its routes.
+public protocol ServiceDefinition: Sendable {
+    var migrations: [Migration] { get }
+    /// What the service consumes; nil: nothing.
+    func subscription(_ config: ServiceConfig) -> EventSubscription?
+    /// Adds the routes. Runs once on the loop thread before the server listens.
+    func install(on service: Service)
+}
+
+/// The loop-side view of a running service, handed to route handlers. Loop-confined.
+public final class Service {
+    public let loop: EventLoop
+    public let server: HTTPServer
+    public let config: ServiceConfig
+    public let database: Database
+    public let auth: Authenticator
+    public let log: ServiceLog
+
+    init(loop: EventLoop, config: ServiceConfig, pool: PGPool, log: ServiceLog) {
+        self.loop = loop
+        self.config = config
+        self.log = log
+        var serverConfig = HTTPServer.Configuration()
+        serverConfig.log = { line in log.warning(line) }
+        self.server = HTTPServer(loop: loop, configuration: serverConfig)
+        self.database = Database(pool: pool, loop: loop, log: log)
+        self.auth = Authenticator(keys: config.jwtKeys)
+    }
+
+    /// Adds a route whose handler may throw `HTTPError` (answered as `{"error": …}`).
+    public func route(_ method: HTTPMethod, _ pattern: String, bodyLimit: Int? = nil,
+                      _ handler: @escaping (HTTPRequest, HTTPResponder) throws -> Void) {
+        server.route(method, pattern, bodyLimit: bodyLimit) { request, responder in
+            responder.run { try handler(request, responder) }
+        }
+    }
+}
+
+public final class ServiceHost: Sendable {
+    /// The port the server listens on (the chosen one when the config said 0).
+    public let port: Int
+    public let config: ServiceConfig
+    public let pool: PGPool
+    public let log: ServiceLog
+    public let relay: OutboxRelay?
+    private let publisher: RelayPublisher?
+    private let consumer: AMQPConsumer?
+    private let thread: EventLoopThread
+    private let bound: LoopBound<Service>
+    private let cleanedUp = Mutex(false)
+
+    private init(port: Int, config: ServiceConfig, pool: PGPool, log: ServiceLog, relay: OutboxRelay?,
+                 publisher: RelayPublisher?, consumer: AMQPConsumer?, thread: EventLoopThread, bound: LoopBound<Service>) {
+        self.port = port
+        self.config = config
+        self.pool = pool
+        self.log = log
+        self.relay = relay
+        self.publisher = publisher
+        self.consumer = consumer
+        self.thread = thread
+        self.bound = bound
+    }
+
+    /// Starts `definition` with `config`. With `handleSignals`, SIGTERM and SIGINT start a
+    /// graceful stop (for `main`; tests call `stop()`), SIGPIPE is ignored, and sd_notify
+    /// READY/WATCHDOG/STOPPING are sent. Throws when migrations fail or the port is taken.
+    public static func start(_ definition: some ServiceDefinition, config: ServiceConfig,
+                             handleSignals: Bool = false) throws -> ServiceHost {
+        let log = ServiceLog(component: config.name + "-service", level: config.logLevel, redact: { JWT.redact($0) })
+        if handleSignals { signal(SIGPIPE, SIG_IGN) }
+
+        let migrationConnection = try PGConnection(url: config.databaseURL)
+        let applied = try Migrations.apply(definition.migrations, on: migrationConnection)
+        if !applied.isEmpty { log.info("applied migrations \(applied)") }
+
+        let pool = PGPool(url: config.databaseURL, threads: config.databaseThreads)
+        var relay: OutboxRelay?
+        var publisher: RelayPublisher?
+        var consumer: AMQPConsumer?
+        if let amqpURL = config.amqpURL {
+            let relayPublisher = RelayPublisher(config: try AMQPPublisherConfig(url: amqpURL), log: log)
+            var relayConfig = OutboxRelay.Configuration()
+            relayConfig.maxBackoff = config.relayMaxBackoff
+            let outboxRelay = try OutboxRelay(url: config.databaseURL, configuration: relayConfig,
+                                              publish: { try relayPublisher.publish($0) },
+                                              onError: { log.warning("outbox relay: \($0)") })
+            outboxRelay.start()
+            relay = outboxRelay
+            publisher = relayPublisher
+            if let subscription = definition.subscription(config) {
+                consumer = try startConsumer(url: amqpURL, queue: config.queueName, subscription: subscription,
+                                             pool: pool, log: log)
+            }
+        } else {
+            log.warning("INSTAVERSE_AMQP_URL is not set: events stay in the outbox")
+        }
+
+        let notifier = SystemdNotifier()
+        let ready = DispatchSemaphore(value: 0)
+        let started = Mutex<Result<(Int, LoopBound<Service>), any Error>?>(nil)
+        let thread = try EventLoopThread(name: config.name + "-loop") { loop in
+            let service = Service(loop: loop, config: config, pool: pool, log: log)
+            definition.install(on: service)
+            do {
+                let port = try service.server.listen(host: config.host, port: config.port)
+                if handleSignals { try installSignals(service, notifier: notifier) }
+                if let micros = notifier.watchdogIntervalMicros {
+                    _ = loop.schedule(after: .microseconds(Int64(micros)), repeating: .microseconds(Int64(micros))) {
+                        notifier.watchdog()
+                    }
+                }
+                started.withLock { $0 = .success((port, LoopBound(service, loop: loop))) }
+            } catch {
+                started.withLock { $0 = .failure(error) }
+                loop.stop()
+            }
+            ready.signal()
+        }
+        ready.wait()
+        let outcome = started.withLock { $0 }
+        switch outcome {
+        case .success(let (port, bound))?:
+            notifier.ready(status: "listening on \(config.host):\(port)")
+            log.info("listening on \(config.host):\(port)")
+            return ServiceHost(port: port, config: config, pool: pool, log: log, relay: relay, publisher: publisher,
+                               consumer: consumer, thread: thread, bound: bound)
+        case .failure(let error)?:
+            thread.join()
+            relay?.stop()
+            publisher?.close()
+            consumer?.stop()
+            pool.shutdown()
+            throw error
+        case nil:
+            preconditionFailure("the loop setup always reports")
+        }
+    }
+
+    private static func installSignals(_ service: Service, notifier: SystemdNotifier) throws {
+        let stop: (Int32) -> Void = { signal in
+            service.log.info("signal \(signal): stopping")
+            notifier.stopping()
+            service.server.shutdown(graceful: true) { service.loop.stop() }
+        }
+        _ = try service.loop.onSignal(SIGTERM, stop)
+        _ = try service.loop.onSignal(SIGINT, stop)
+    }
+
+    /// Runs `body` on the loop thread (tests inspect state this way). Returns false when the
+    /// loop has ended.
+    @discardableResult
+    public func onLoop(_ body: @escaping @Sendable (Service) -> Void) -> Bool {
+        let bound = self.bound
+        return thread.sender.execute { loop in body(bound.value(on: loop)) }
+    }
+
+    /// Graceful stop: the server answers what it has, the loop ends, then the relay, the
+    /// consumer and the pool stop. Any thread but the loop's. Idempotent.
+    public func stop() {
+        onLoop { service in service.server.shutdown(graceful: true) { service.loop.stop() } }
+        wait()
+    }
+
+    /// Blocks until the loop ended (after SIGTERM or `stop()`), then stops the rest.
+    /// Returns whether the loop closed without leaking a handle.
+    @discardableResult
+    public func wait() -> Bool {
+        let clean = thread.join()
+        let first = cleanedUp.withLock { done in
+            defer { done = true }
+            return !done
+        }
+        if first {
+            relay?.stop()
+            publisher?.close()
+            consumer?.stop()
+            pool.shutdown()
+            log.info("stopped")
+        }
+        return clean
+    }
+}

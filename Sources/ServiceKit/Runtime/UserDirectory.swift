@@ -1,0 +1,93 @@
+// A local copy of user ids and usernames for story- and social-service, fed by the events
+// user.registered and user.profile.updated (auth owns users; other services never call it).
+// Used to resolve @mentions to ids and to name the actor of an event. The copy is eventually
+// consistent: a user registered a moment ago may not be known yet, and is then not mentioned.
+import Events
+import PG
+
+public enum UserDirectory {
+    public static func migration(version: Int64) -> Migration {
+        Migration(version, "known_users", """
+            CREATE TABLE known_users (
+                id bigint PRIMARY KEY,
+                username text NOT NULL,
+                updated_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE UNIQUE INDEX known_users_username ON known_users (lower(username));
+            """)
+    }
+
+    /// Applies user.registered / user.profile.updated (upsert of the current username) and
+    /// user.deleted (removal). Idempotent. Inside the consumer's transaction.
+    public static func apply(_ connection: PGConnection, _ event: Event) throws {
+        switch event.type {
+        case .userRegistered, .userProfileUpdated:
+            guard let id = event.data.userId, let username = event.data.username else { return }
+            // A username freed by a rename may be taken by another id: drop the stale holder first.
+            try connection.execute("DELETE FROM known_users WHERE lower(username) = lower($1) AND id <> $2",
+                                   [.text(username), .int(id)])
+            try connection.execute("""
+                INSERT INTO known_users (id, username) VALUES ($1, $2)
+                ON CONFLICT (id) DO UPDATE SET username = EXCLUDED.username, updated_at = now()
+                """, [.int(id), .text(username)])
+        case .userDeleted:
+            guard let id = event.data.userId else { return }
+            try connection.execute("DELETE FROM known_users WHERE id = $1", [.int(id)])
+        default:
+            return
+        }
+    }
+
+    /// The username of `id`, or "user<id>" when the copy does not know it yet (events need an
+    /// actor name of 1-64 bytes).
+    public static func actor(_ connection: PGConnection, id: Int64) throws -> EventActor {
+        let rows = try connection.query("SELECT username FROM known_users WHERE id = $1", [.int(id)])
+        let name = rows.isEmpty ? "user\(id)" : try rows[0].string(0)
+        return EventActor(id: id, username: name)
+    }
+
+    /// The ids of the known users among `usernames` (case-insensitive), without `excluding`.
+    public static func resolve(_ connection: PGConnection, usernames: [String], excluding: Int64) throws -> [Int64] {
+        guard !usernames.isEmpty else { return [] }
+        var ids: [Int64] = []
+        for name in usernames {
+            let rows = try connection.query("SELECT id FROM known_users WHERE lower(username) = lower($1)", [.text(name)])
+            if let row = rows.first {
+                let id = try row.int64(0)
+                if id != excluding, !ids.contains(id) { ids.append(id) }
+            }
+        }
+        return ids
+    }
+}
+
+public enum Mentions {
+    /// The distinct `@username` names in `text`, in order of appearance, at most `limit`.
+    /// A mention is '@' at the start or after a character that is not a letter, digit, '_'
+    /// or '@', followed by 1-30 of [A-Za-z0-9_] (the username rule of auth-service).
+    public static func usernames(in text: String, limit: Int = 10) -> [String] {
+        let bytes = Array(text.utf8)
+        var found: [String] = []
+        var index = 0
+        while index < bytes.count, found.count < limit {
+            if bytes[index] == UInt8(ascii: "@"), index == 0 || !isWord(bytes[index - 1]) && bytes[index - 1] != UInt8(ascii: "@") {
+                var end = index + 1
+                while end < bytes.count, isWord(bytes[end]) { end += 1 }
+                let length = end - index - 1
+                if length >= 1, length <= 30 {
+                    let name = String(decoding: bytes[(index + 1)..<end], as: UTF8.self)
+                    if !found.contains(where: { $0.lowercased() == name.lowercased() }) { found.append(name) }
+                }
+                index = end
+                continue
+            }
+            index += 1
+        }
+        return found
+    }
+
+    static func isWord(_ byte: UInt8) -> Bool {
+        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+            || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "_")
+    }
+}

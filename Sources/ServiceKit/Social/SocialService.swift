@@ -1,0 +1,220 @@
+// social-service: likes, comments, shares, follows (port 5003, social_db). Writes that
+// notify someone append their event (post.liked, post.commented, user.mentioned,
+// user.followed) in the same transaction; no event when the actor is the recipient.
+import Events
+import HTTP1
+import PG
+import Web
+
+public struct SocialService: ServiceDefinition {
+    public static let platforms: Set<String> = ["facebook", "twitter", "x", "instagram", "whatsapp", "telegram",
+                                                "pinterest", "reddit", "email", "link"]
+
+    public init() {}
+
+    public var migrations: [Migration] { (try? SocialSchema.migrations()) ?? [] }
+
+    public func subscription(_ config: ServiceConfig) -> EventSubscription? {
+        EventSubscription(keys: [.userRegistered, .userProfileUpdated, .userDeleted, .postDeleted],
+                          apply: SocialSchema.apply)
+    }
+
+    public func install(on service: Service) {
+        service.route(.POST, "/social/likes/:postId", bodyLimit: 4096) { try like(service, $0, $1) }
+        service.route(.DELETE, "/social/likes/:postId/:userId") { try unlike(service, $0, $1) }
+        service.route(.GET, "/social/likes/:postId") { try likes(service, $0, $1) }
+        service.route(.GET, "/social/comments/:postId") { try comments(service, $0, $1) }
+        service.route(.POST, "/social/comments/:postId", bodyLimit: 16 * 1024) { try comment(service, $0, $1) }
+        service.route(.DELETE, "/social/comments/:commentId") { try deleteComment(service, $0, $1) }
+        service.route(.POST, "/social/share/:postId", bodyLimit: 4096) { try share(service, $0, $1) }
+        SocialFollows.install(on: service)
+        service.route(.GET, "/healthz") { _, responder in
+            responder.respond(json: .ok, JSONWriter.object { $0.member("status", "ok") })
+        }
+    }
+
+    // MARK: likes
+
+    /// Idempotent: the first like is 201 (and notifies the owner), a repeat is 200.
+    private func like(_ service: Service, _ request: HTTPRequest, _ responder: HTTPResponder) throws {
+        let caller = try service.auth.caller(request)
+        let postId = try request.id("postId")
+        let ownerId = try JSONBody(request).int("postOwnerId")
+        guard ownerId > 0 else { throw HTTPError.badRequest("postOwnerId must be a positive integer") }
+        service.database.respond(responder) { conn in
+            try conn.transaction { tx in
+                let inserted = try tx.execute("""
+                    INSERT INTO likes (post_id, user_id, post_owner_id) VALUES ($1, $2, $3)
+                    ON CONFLICT (post_id, user_id) DO NOTHING
+                    """, [.int(postId), .int(caller.userId), .int(ownerId)])
+                if inserted == 1, ownerId != caller.userId {
+                    try EventOutbox.append(tx, .postLiked, actor: try UserDirectory.actor(tx, id: caller.userId),
+                                           recipientId: ownerId, data: EventData(postId: postId, postOwnerId: ownerId))
+                }
+                let count = try tx.query("SELECT count(*) FROM likes WHERE post_id = $1", [.int(postId)])[0].int64(0)
+                return .json(inserted == 1 ? .created : .ok) { w in
+                    w.beginObject()
+                    w.member("postId", Int(postId))
+                    w.member("liked", true)
+                    w.member("likes", Int(count))
+                    w.endObject()
+                }
+            }
+        }
+    }
+
+    private func unlike(_ service: Service, _ request: HTTPRequest, _ responder: HTTPResponder) throws {
+        let caller = try service.auth.caller(request)
+        let postId = try request.id("postId")
+        let userId = try request.id("userId")
+        guard caller.userId == userId || caller.isAdmin else { throw HTTPError.forbidden("you can only remove your own like") }
+        service.database.respond(responder) { conn in
+            let removed = try conn.execute("DELETE FROM likes WHERE post_id = $1 AND user_id = $2", [.int(postId), .int(userId)])
+            guard removed == 1 else { throw HTTPError.notFound("like not found") }
+            return .noContent
+        }
+    }
+
+    private func likes(_ service: Service, _ request: HTTPRequest, _ responder: HTTPResponder) throws {
+        let postId = try request.id("postId")
+        let page = try Page(request.query)
+        service.database.respond(responder) { conn in
+            let count = try conn.query("SELECT count(*) FROM likes WHERE post_id = $1", [.int(postId)])[0].int64(0)
+            let rows = try conn.query("""
+                SELECT l.user_id, COALESCE(u.username, 'user' || l.user_id) FROM likes l
+                LEFT JOIN known_users u ON u.id = l.user_id
+                WHERE l.post_id = $1 ORDER BY l.created_at DESC, l.user_id LIMIT $2 OFFSET $3
+                """, [.int(postId), .int(page.limit), .int(page.offset)])
+            var w = JSONWriter()
+            w.beginObject()
+            w.member("postId", Int(postId))
+            w.member("count", Int(count))
+            w.key("users")
+            w.beginArray()
+            for row in rows {
+                w.beginObject()
+                w.member("id", Int(try row.int64(0)))
+                w.member("username", try row.string(1))
+                w.endObject()
+            }
+            w.endArray()
+            w.endObject()
+            return .json(.ok, w)
+        }
+    }
+
+    // MARK: comments
+
+    private func comments(_ service: Service, _ request: HTTPRequest, _ responder: HTTPResponder) throws {
+        let postId = try request.id("postId")
+        let page = try Page(request.query)
+        service.database.respond(responder) { conn in
+            let rows = try conn.query("""
+                SELECT \(SocialSchema.commentColumns) FROM comments c LEFT JOIN known_users u ON u.id = c.user_id
+                WHERE c.post_id = $1 ORDER BY c.id LIMIT $2 OFFSET $3
+                """, [.int(postId), .int(page.limit), .int(page.offset)])
+            var w = JSONWriter()
+            w.beginObject()
+            w.member("postId", Int(postId))
+            w.key("comments")
+            w.beginArray()
+            for row in rows { try writeComment(row, to: &w) }
+            w.endArray()
+            w.endObject()
+            return .json(.ok, w)
+        }
+    }
+
+    /// 201 with the comment. Notifies the post's owner (post.commented) and every known
+    /// @username in the text (user.mentioned), never the author.
+    private func comment(_ service: Service, _ request: HTTPRequest, _ responder: HTTPResponder) throws {
+        let caller = try service.auth.caller(request)
+        let postId = try request.id("postId")
+        let body = try JSONBody(request)
+        let text = try body.string("text", maxLength: 2000)
+        guard !text.isEmpty else { throw HTTPError.badRequest("text must not be empty") }
+        let ownerId = try body.int("postOwnerId")
+        guard ownerId > 0 else { throw HTTPError.badRequest("postOwnerId must be a positive integer") }
+        let mentioned = Mentions.usernames(in: text)
+        service.database.respond(responder) { conn in
+            try conn.transaction { tx in
+                let id = try tx.query("""
+                    INSERT INTO comments (post_id, user_id, post_owner_id, text) VALUES ($1, $2, $3, $4) RETURNING id
+                    """, [.int(postId), .int(caller.userId), .int(ownerId), .text(text)])[0].int64(0)
+                let actor = try UserDirectory.actor(tx, id: caller.userId)
+                if ownerId != caller.userId {
+                    try EventOutbox.append(tx, .postCommented, actor: actor, recipientId: ownerId,
+                                           data: EventData(postId: postId, commentId: id, postOwnerId: ownerId,
+                                                           excerpt: excerpt(text)))
+                }
+                for userId in try UserDirectory.resolve(tx, usernames: mentioned, excluding: caller.userId) {
+                    try EventOutbox.append(tx, .userMentioned, actor: actor, recipientId: userId,
+                                           data: EventData(postId: postId, commentId: id, mentionedUserId: userId))
+                }
+                let rows = try tx.query("""
+                    SELECT \(SocialSchema.commentColumns) FROM comments c LEFT JOIN known_users u ON u.id = c.user_id
+                    WHERE c.id = $1
+                    """, [.int(id)])
+                var w = JSONWriter()
+                try writeComment(rows[0], to: &w)
+                return .json(.created, w)
+            }
+        }
+    }
+
+    /// By the comment's author, the post's owner, or an admin.
+    private func deleteComment(_ service: Service, _ request: HTTPRequest, _ responder: HTTPResponder) throws {
+        let caller = try service.auth.caller(request)
+        let id = try request.id("commentId")
+        service.database.respond(responder) { conn in
+            let rows = try conn.query("SELECT user_id, post_owner_id FROM comments WHERE id = $1", [.int(id)])
+            guard let row = rows.first else { throw HTTPError.notFound("comment not found") }
+            let author = try row.int64(0), owner = try row.int64(1)
+            guard caller.userId == author || caller.userId == owner || caller.isAdmin else {
+                throw HTTPError.forbidden("only the comment's author or the post's owner can delete it")
+            }
+            try conn.execute("DELETE FROM comments WHERE id = $1", [.int(id)])
+            return .noContent
+        }
+    }
+
+    // MARK: shares
+
+    private func share(_ service: Service, _ request: HTTPRequest, _ responder: HTTPResponder) throws {
+        let caller = try service.auth.caller(request)
+        let postId = try request.id("postId")
+        let platform = try JSONBody(request).string("platform", maxLength: 32).lowercased()
+        guard SocialService.platforms.contains(platform) else {
+            throw HTTPError.badRequest("platform must be one of \(SocialService.platforms.sorted().joined(separator: ", "))")
+        }
+        service.database.respond(responder) { conn in
+            let id = try conn.query("INSERT INTO shares (post_id, user_id, platform) VALUES ($1, $2, $3) RETURNING id",
+                                    [.int(postId), .int(caller.userId), .text(platform)])[0].int64(0)
+            let count = try conn.query("SELECT count(*) FROM shares WHERE post_id = $1", [.int(postId)])[0].int64(0)
+            return .json(.created) { w in
+                w.beginObject()
+                w.member("id", Int(id))
+                w.member("postId", Int(postId))
+                w.member("platform", platform)
+                w.member("shares", Int(count))
+                w.endObject()
+            }
+        }
+    }
+}
+
+/// The first 280 characters of a comment, for the notification.
+func excerpt(_ text: String) -> String {
+    text.count <= 280 ? text : String(text.prefix(279)) + "…"
+}
+
+func writeComment(_ row: PGRow, to w: inout JSONWriter) throws {
+    w.beginObject()
+    w.member("id", Int(try row.int64(0)))
+    w.member("postId", Int(try row.int64(1)))
+    w.member("userId", Int(try row.int64(2)))
+    w.member("username", try row.string(5))
+    w.member("text", try row.string(3))
+    w.member("createdAt", try row.string(4))
+    w.endObject()
+}

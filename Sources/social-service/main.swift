@@ -1,0 +1,7 @@
+// social-service (port 5003, database social_db): see Sources/ServiceKit/Social.
+import ServiceKit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+exit(ServiceMain.run(SocialService(), name: "social", defaultPort: 5003, defaultDatabase: "social_db"))

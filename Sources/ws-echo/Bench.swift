@@ -1,0 +1,120 @@
+// Load modes of ws-echo, built on the same I/O core and WebSocket client as the server.
+//
+// --idle N --target-port P [--sources 127.0.0.2,127.0.0.3]: opens N WebSocket connections to
+//   127.0.0.1:P (spread over the source addresses, at most 512 handshakes in flight), prints
+//   "idle N" once all are open, then holds them until SIGTERM/SIGINT.
+// --echo-bench --target-port P [--connections 100] [--size 512] [--seconds 5]: every
+//   connection keeps one binary message of SIZE in flight (send, wait for the echo, send
+//   again); prints the echoes per second over the measured interval. One loop, one core: check
+//   that the server, not this client, is the bottleneck (server CPU ~100%).
+import Foundation
+import IOCore
+import Web
+import WebSocket
+
+struct BenchOptions {
+    var idle = 0
+    var echo = false
+    var port = 9001
+    var sources: [String] = []
+    var connections = 100
+    var size = 512
+    var seconds = 5
+
+    /// Returns nil when no load mode was asked for.
+    init?(_ arguments: [String]) {
+        var i = 1
+        var any = false
+        while i < arguments.count {
+            let next = i + 1 < arguments.count ? arguments[i + 1] : ""
+            switch arguments[i] {
+            case "--idle": idle = Int(next) ?? 0; any = true; i += 1
+            case "--echo-bench": echo = true; any = true
+            case "--target-port": port = Int(next) ?? port; i += 1
+            case "--sources": sources = next.split(separator: ",").map(String.init); i += 1
+            case "--connections": connections = Int(next) ?? connections; i += 1
+            case "--size": size = Int(next) ?? size; i += 1
+            case "--seconds": seconds = Int(next) ?? seconds; i += 1
+            default: break
+            }
+            i += 1
+        }
+        if !any { return nil }
+    }
+}
+
+/// Counts echoes and sends the next message at once.
+final class BenchHandler: WebSocketHandler {
+    var payload: [UInt8]
+    var echoes = 0
+    var counting = false
+    init(size: Int) { payload = [UInt8](repeating: 0x61, count: size) }
+    func webSocketDidOpen(_ connection: WebSocketConnection) {}
+    func webSocket(_ connection: WebSocketConnection, didReceiveText text: UnsafeRawBufferPointer) {}
+    func webSocket(_ connection: WebSocketConnection, didReceiveBinary data: UnsafeRawBufferPointer) {
+        if counting { echoes += 1 }
+        connection.send(binary: payload)
+    }
+    func webSocketDidClose(_ connection: WebSocketConnection, code: WebSocketCloseCode?) {}
+}
+
+func runBench(_ options: BenchOptions) throws {
+    let loop = try EventLoop()
+    let client = WebSocketClient(loop: loop)
+    let sources = options.sources.isEmpty ? ["127.0.0.1"] : options.sources
+    if options.echo {
+        let handler = BenchHandler(size: options.size)
+        var open = 0
+        for i in 0..<options.connections {
+            client.connect(host: "127.0.0.1", port: options.port, path: "/", sourceAddress: sources[i % sources.count],
+                           handler: handler) { result in
+                let connection: WebSocketConnection
+                switch result {
+                case .success(let c): connection = c
+                case .failure(let error): fail("connect failed: \(error)")
+                }
+                open += 1
+                connection.send(binary: handler.payload)
+                if open == options.connections {
+                    // One second of warm-up, then measure.
+                    loop.schedule(after: .seconds(1)) {
+                        handler.counting = true
+                        let start = ContinuousClock.now
+                        loop.schedule(after: .seconds(options.seconds)) {
+                            let elapsed = ContinuousClock.now - start
+                            let s = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                            print("echo \(options.size) B x \(options.connections) connections: \(Int(Double(handler.echoes) / s)) msgs/s")
+                            fflush(nil)
+                            client.closeAll()
+                            loop.schedule(after: .milliseconds(200)) { loop.stop() }
+                        }
+                    }
+                }
+            }
+        }
+    } else {
+        let handler = BenchHandler(size: 0)
+        var started = 0
+        var open = 0
+        var failed = 0
+        func more() {
+            while started < options.idle, started - open - failed < 512 {
+                let source = sources[started % sources.count]
+                started += 1
+                client.connect(host: "127.0.0.1", port: options.port, path: "/", sourceAddress: source, handler: handler) { result in
+                    if case .success = result { open += 1 } else { failed += 1 }
+                    if open + failed == options.idle {
+                        print("idle \(open) open, \(failed) failed")
+                        fflush(nil)
+                    }
+                    more()
+                }
+            }
+        }
+        more()
+        _ = try loop.onSignal(SIGTERM) { _ in loop.stop() }
+        _ = try loop.onSignal(SIGINT) { _ in loop.stop() }
+    }
+    loop.run()
+    try loop.close()
+}

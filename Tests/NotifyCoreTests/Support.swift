@@ -1,0 +1,185 @@
+// Helpers for the pipeline tests: a watched value (tests wait on conditions with deadlines,
+// never fixed sleeps), a private exchange/queue/store file per test, and a publisher that
+// retries until the broker confirmed every event.
+import Foundation
+import Testing
+import AMQP
+import Events
+import NotifyCore
+import Store
+import TestSupport
+
+/// A value guarded by a pthread mutex, broadcast on every update.
+/// @unchecked Sendable: `state` is only touched with `mutex` held.
+final class Watched<State>: @unchecked Sendable {
+    private var state: State
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+    init(_ initial: State) {
+        state = initial
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(cond, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(cond)
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+        cond.deallocate()
+    }
+
+    func update<R>(_ body: (inout State) -> R) -> R {
+        pthread_mutex_lock(mutex)
+        defer {
+            pthread_cond_broadcast(cond)
+            pthread_mutex_unlock(mutex)
+        }
+        return body(&state)
+    }
+
+    func read<R>(_ body: (State) -> R) -> R {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return body(state)
+    }
+
+    /// Waits until `predicate` holds or `seconds` pass, re-checking every `poll` seconds so
+    /// conditions on other objects (metrics, the broker) are seen too.
+    @discardableResult
+    func wait(seconds: Double, poll: Double = 0.01, until predicate: (State) -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        while !predicate(state) {
+            let now = Date()
+            if now >= deadline { return false }
+            let until = min(deadline, now.addingTimeInterval(poll)).timeIntervalSince1970
+            var ts = timespec(tv_sec: Int(until), tv_nsec: Int((until - floor(until)) * 1e9))
+            pthread_cond_timedwait(cond, mutex, &ts)
+        }
+        return true
+    }
+}
+
+/// Waits for a condition outside any Watched value.
+@discardableResult
+func eventually(seconds: Double, _ predicate: () -> Bool) -> Bool {
+    Watched(0).wait(seconds: seconds) { _ in predicate() }
+}
+
+/// What a test's deliver callback saw.
+struct Delivered {
+    var notifications: [Store.Notification] = []
+    var calls = 0
+    /// Notifications a separate reader connection could not see at delivery time.
+    var notYetVisible = 0
+}
+
+/// One test's private broker names and store file.
+struct Lane {
+    let prefix: String
+    let exchange: String
+    let queue: String
+    let dir: URL
+    let dbPath: String
+    let endpoint: AMQPEndpoint
+
+    init() throws {
+        prefix = "n" + String(EventID.random().prefix(8))
+        exchange = "\(prefix).events"
+        queue = "\(prefix).notifyd.events"
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("notifycore-\(prefix)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        dbPath = dir.appendingPathComponent("notify.db").path
+        endpoint = try AMQPEndpoint(url: try Servers.amqpURL())
+    }
+
+    func config(store: StoreLocation? = nil) -> NotificationPipelineConfig {
+        var c = NotificationPipelineConfig(endpoint: endpoint, queue: queue, store: store ?? .sqlite(path: dbPath))
+        c.consumer.exchange = exchange
+        c.consumer.reconnectMaxDelay = .seconds(1)
+        return c
+    }
+
+    func publisher() -> AMQPPublisher {
+        var c = AMQPPublisherConfig(endpoint: endpoint)
+        c.exchange = exchange
+        return AMQPPublisher(config: c)
+    }
+
+    func admin() throws -> AMQPAdmin { try AMQPAdmin(endpoint: endpoint) }
+
+    func cleanUp() {
+        if let admin = try? admin() {
+            try? admin.deleteQueue(queue)
+            try? admin.deleteQueue(queue + ".dead")
+        }
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    /// Every notification in the store file, read through a separate reader connection.
+    func storedNotifications(users: some Sequence<Int64>) throws -> [Store.Notification] {
+        let reader = try SQLiteNotificationReader(path: dbPath)
+        defer { reader.close() }
+        var all: [Store.Notification] = []
+        for u in users { all += try reader.since(userId: u, afterId: 0, limit: 1_000_000) }
+        return all
+    }
+}
+
+/// Starts a pipeline whose deliver callback records what it got and checks, at that moment,
+/// that a separate SQLite reader already sees every row (commit before hand-off).
+func startPipeline(_ config: NotificationPipelineConfig, checkVisibility: Bool = true) throws
+    -> (NotificationPipeline, Watched<Delivered>) {
+    let seen = Watched(Delivered())
+    let path: String? = if case let .sqlite(p, _) = config.store { p } else { nil }
+    let pipeline = try NotificationPipeline(config: config) { batch in
+        var invisible = 0
+        if checkVisibility, let path, let reader = try? SQLiteNotificationReader(path: path) {
+            for n in batch where ((try? reader.since(userId: n.userId, afterId: n.id - 1, limit: 1))?.first?.id != n.id) {
+                invisible += 1
+            }
+            reader.close()
+        }
+        seen.update { d in
+            d.notifications += batch
+            d.calls += 1
+            d.notYetVisible += invisible
+        }
+    }
+    try pipeline.start()
+    // The queue exists (and its bindings) once the consumer is connected; publish after that.
+    try #require(eventually(seconds: 20) { pipeline.isBrokerConnected }, "the pipeline did not connect to the broker")
+    return (pipeline, seen)
+}
+
+/// Publishes every message, retrying unconfirmed ones (broker down) until all are confirmed.
+/// Returns how many messages needed a retry.
+@discardableResult
+func publishAll(_ messages: [OutgoingMessage], with publisher: AMQPPublisher, batch: Int = 200,
+                pause: Watched<Int>? = nil, pace: Double = 0, seconds: Double = 120) throws -> Int {
+    var retried = 0
+    let deadline = Date().addingTimeInterval(seconds)
+    for start in stride(from: 0, to: messages.count, by: batch) {
+        var pending = Array(messages[start..<min(start + batch, messages.count)])
+        while !pending.isEmpty {
+            guard Date() < deadline else { throw PublishTimeout(left: pending.count) }
+            let outcomes = (try? publisher.publish(pending)) ?? Array(repeating: .unconfirmed, count: pending.count)
+            #expect(!outcomes.contains(.unroutable), "an event was unroutable: is the queue bound?")
+            pending = zip(pending, outcomes).filter { $0.1 != .confirmed && $0.1 != .unroutable }.map(\.0)
+            retried += pending.count
+            if !pending.isEmpty { Watched(0).wait(seconds: 0.1) { _ in false } }
+        }
+        pause?.update { $0 += 1 }
+        if pace > 0 { Watched(0).wait(seconds: pace) { _ in false } }
+    }
+    return retried
+}
+
+struct PublishTimeout: Error { let left: Int }
+
+func like(_ n: Int, actor: Int64, owner: Int64) -> Event {
+    Event.make(.postLiked, actor: EventActor(id: actor, username: "user\(actor)"), recipientId: owner,
+               data: EventData(postId: Int64(n), postOwnerId: owner))
+}

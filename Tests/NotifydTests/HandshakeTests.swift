@@ -1,0 +1,96 @@
+// Who may open a session, checked against the real binary: every refusal is an HTTP answer
+// before any 101 (the raw socket sees the status line), with {"error":"<name>"}; the three
+// token carriers all open a session; the per-user limit answers 429; tokens never reach the log.
+import Foundation
+import Testing
+
+@Suite(.serialized) struct HandshakeTests {
+    @Test func refusalsComeBeforeTheUpgrade() throws {
+        let lane = try DaemonLane()
+        defer { lane.cleanUp() }
+        let daemon = try NotifydProcess(lane: lane, env: ["INSTAVERSE_ALLOWED_ORIGINS": "https://app.instaverse.test"])
+        let port = daemon.port
+        let user: Int64 = 7
+        let good = try TestTokens.token(user: user)
+        let cases: [(String, [(String, String)], Int, String)] = [
+            ("/ws?userId=7", [], 401, "missing_token"),
+            ("/ws?userId=7", [("Authorization", "Bearer \(try TestTokens.token(user: user, expiresIn: -10))")], 401, "expired"),
+            ("/ws?userId=7", [("Authorization", "Bearer \(try TestTokens.token(user: user, notBefore: 600))")], 401, "not_yet_valid"),
+            ("/ws?userId=7", [("Authorization", "Bearer \(try TestTokens.forged(user: user))")], 401, "bad_signature"),
+            ("/ws?userId=7", [("Authorization", "Bearer \(TestTokens.algNone(user: user))")], 401, "unsupported_alg"),
+            ("/ws?userId=7&access_token=garbage", [], 401, "malformed"),
+            ("/ws?userId=8", [("Authorization", "Bearer \(good)")], 403, "forbidden"),
+            ("/?userId=8&access_token=\(good)", [], 403, "forbidden"),
+            ("/ws?userId=7", [("Authorization", "Bearer \(good)"), ("Origin", "https://evil.test")], 403, "origin_not_allowed"),
+            ("/ws", [("Authorization", "Bearer \(good)")], 400, "bad_user_id"),
+            ("/ws?userId=7&since=x", [("Authorization", "Bearer \(good)")], 400, "bad_since"),
+        ]
+        for (path, headers, status, name) in cases {
+            let (answer, _, _) = try HTTP.upgrade(port: port, path: path, headers: headers)
+            #expect(answer.status == status, "\(name)")
+            #expect(answer.json?["error"] as? String == name, "\(name): \(answer.text)")
+        }
+        // An allowed Origin passes.
+        let (ok, _, _) = try HTTP.upgrade(port: port, path: "/ws?userId=7",
+                                          headers: [("Authorization", "Bearer \(good)"), ("Origin", "https://app.instaverse.test")])
+        #expect(ok.status == 101)
+        daemon.expectCleanExit()
+        #expect(!daemon.log.contains(good), "a token reached the log")
+        #expect(!daemon.log.contains("access_token=ey"), "a query string reached the log")
+    }
+
+    @Test func theTokenMayComeInTheHeaderTheSubprotocolOrTheQuery() throws {
+        let lane = try DaemonLane()
+        defer { lane.cleanUp() }
+        let daemon = try NotifydProcess(lane: lane)
+        let net = try ClientLoop()
+        defer { net.stop() }
+        let token = try TestTokens.token(user: 11)
+        let viaHeader = try net.connect(port: daemon.port, path: "/ws?userId=11", headers: [("Authorization", "Bearer \(token)")])
+        let viaProtocol = try net.connect(port: daemon.port, path: "/ws?userId=11", subprotocols: ["bearer.\(token)"])
+        let viaQuery = try net.connect(port: daemon.port, path: "/?userId=11&access_token=\(token)")
+        for probe in [viaHeader, viaProtocol, viaQuery] {
+            #expect(probe.isOpen)
+            #expect(probe.waitForMessages(1))
+            #expect(probe.backlog?["unread"] as? Int == 0)
+            #expect(probe.backlog?["more"] as? Bool == false)
+        }
+        // The browser path: the 101 must select the offered bearer subprotocol.
+        let (answer, _, _) = try HTTP.upgrade(port: daemon.port, path: "/ws?userId=11",
+                                              headers: [("Sec-WebSocket-Protocol", "bearer.\(token)")])
+        #expect(answer.status == 101)
+        #expect(answer.header("Sec-WebSocket-Protocol") == "bearer.\(token)")
+        daemon.expectCleanExit()
+        #expect(!daemon.log.contains(token))
+    }
+
+    @Test func theSeventeenthConnectionOfAUserIsRefusedWith429() throws {
+        let lane = try DaemonLane()
+        defer { lane.cleanUp() }
+        let daemon = try NotifydProcess(lane: lane, env: ["INSTAVERSE_NOTIFYD_MAX_CONNECTIONS_PER_USER": "3"])
+        let net = try ClientLoop()
+        defer { net.stop() }
+        let token = try TestTokens.token(user: 21)
+        var probes: [WSProbe] = []
+        for _ in 0..<3 {
+            let p = try net.connect(port: daemon.port, path: "/ws?userId=21", headers: [("Authorization", "Bearer \(token)")])
+            #expect(p.waitForMessages(1))
+            probes.append(p)
+        }
+        let (answer, _, _) = try HTTP.upgrade(port: daemon.port, path: "/ws?userId=21",
+                                              headers: [("Authorization", "Bearer \(token)")])
+        #expect(answer.status == 429)
+        #expect(answer.json?["error"] as? String == "too_many_connections")
+        // Another user is not affected, and a closed session frees its slot.
+        let other = try net.connect(port: daemon.port, path: "/ws?userId=22",
+                                    headers: [("Authorization", "Bearer \(try TestTokens.token(user: 22))")])
+        #expect(other.isOpen)
+        probes[0].close()
+        #expect(probes[0].waitForClose() == 1000)
+        let again = eventually(seconds: 10) {
+            (try? HTTP.upgrade(port: daemon.port, path: "/ws?userId=21", headers: [("Authorization", "Bearer \(token)")]))?.0.status == 101
+        }
+        #expect(again)
+        daemon.expectCleanExit()
+    }
+}

@@ -1,0 +1,127 @@
+// The daemon's life under systemd and signals: sd_notify READY/WATCHDOG/STOPPING on a test
+// socket, SIGTERM closing sessions with 1001 and exiting 0, expired tokens closing sessions.
+import Foundation
+import Testing
+
+/// A bound AF_UNIX datagram socket standing in for systemd's notify socket.
+final class NotifySocket {
+    let path: String
+    let fd: Int32
+
+    init() throws {
+        path = "/tmp/notifyd-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).sock"
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        try #require(fd >= 0)
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        withUnsafeMutableBytes(of: &addr.sun_path) { dst in bytes.withUnsafeBytes { dst.copyMemory(from: $0) } }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        try #require(rc == 0)
+        var tv = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(fd); unlink(path) }
+
+    /// The next datagram, or nil after the 10 s receive timeout.
+    func receive() -> String? {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        guard n > 0 else { return nil }
+        return String(decoding: buffer[0..<n], as: UTF8.self)
+    }
+}
+
+@Suite struct LifecycleTests {
+    @Test func sdNotifyReadyWatchdogAndStopping() throws {
+        let lane = try DaemonLane()
+        defer { lane.cleanUp() }
+        let sock = try NotifySocket()
+        let daemon = try NotifydProcess(lane: lane, env: ["NOTIFY_SOCKET": sock.path, "WATCHDOG_USEC": "200000"])
+        let ready = try #require(sock.receive())
+        #expect(ready.contains("READY=1"))
+        #expect(ready.contains("MAINPID=\(daemon.pid)"))
+        // Pings every WATCHDOG_USEC/2 from the loop: a few arrive well within the deadline.
+        var pings = 0
+        while pings < 3, let message = sock.receive() {
+            if message == "WATCHDOG=1" { pings += 1 }
+        }
+        #expect(pings == 3)
+        kill(daemon.pid, SIGTERM)
+        var stopping = false
+        while !stopping, let message = sock.receive() { stopping = message == "STOPPING=1" }
+        #expect(stopping)
+        #expect(daemon.waitForExit(seconds: 30) == 0)
+    }
+
+    /// The watchdog pings come from the event loop: a loop that blocks stops them, so systemd
+    /// (WatchdogSec) restarts a daemon whose loop hangs even though its other threads run.
+    @Test func aStalledLoopStopsTheWatchdogPings() throws {
+        let lane = try DaemonLane()
+        defer { lane.cleanUp() }
+        let sock = try NotifySocket()
+        let daemon = try NotifydProcess(lane: lane, env: ["NOTIFY_SOCKET": sock.path, "WATCHDOG_USEC": "200000",
+                                                          "INSTAVERSE_DEBUG_STALL_MS": "1500"])
+        #expect(try #require(sock.receive()).contains("READY=1"))
+        func nextPing() -> Date? {
+            while let message = sock.receive() { if message == "WATCHDOG=1" { return Date() } }
+            return nil
+        }
+        // Steady pings first (every 100 ms).
+        var last = try #require(nextPing())
+        for _ in 0..<3 { last = try #require(nextPing()) }
+        kill(daemon.pid, SIGUSR2)
+        // The longest gap between pings over the next two seconds spans the stall.
+        var longest: TimeInterval = 0
+        let until = Date().addingTimeInterval(2.5)
+        while Date() < until, let ping = nextPing() {
+            longest = max(longest, ping.timeIntervalSince(last))
+            last = ping
+        }
+        #expect(longest >= 1.2, "the pings went on while the loop was blocked (longest gap \(longest) s)")
+        // And they resume once the loop runs again.
+        let resumed = try #require(nextPing())
+        #expect(try #require(nextPing()).timeIntervalSince(resumed) < 1.0)
+        kill(daemon.pid, SIGTERM)
+        #expect(daemon.waitForExit(seconds: 30) == 0)
+    }
+
+    @Test func sigtermClosesSessionsWith1001AndExitsZero() throws {
+        let lane = try DaemonLane()
+        defer { lane.cleanUp() }
+        let daemon = try NotifydProcess(lane: lane)
+        let net = try ClientLoop()
+        defer { net.stop() }
+        var probes: [WSProbe] = []
+        for user: Int64 in [1, 1, 2] {
+            let p = try net.connect(port: daemon.port, path: "/ws?userId=\(user)",
+                                    headers: [("Authorization", "Bearer \(try TestTokens.token(user: user))")])
+            #expect(p.waitForMessages(1))
+            probes.append(p)
+        }
+        let started = Date()
+        kill(daemon.pid, SIGTERM)
+        for p in probes { #expect(p.waitForClose() == 1001) }
+        #expect(daemon.waitForExit(seconds: 30) == 0)
+        #expect(Date().timeIntervalSince(started) < 15)
+    }
+
+    @Test func anExpiredTokenClosesItsSessionWith4001() throws {
+        let lane = try DaemonLane()
+        defer { lane.cleanUp() }
+        let daemon = try NotifydProcess(lane: lane)
+        let net = try ClientLoop()
+        defer { net.stop() }
+        let shortLived = try net.connect(port: daemon.port, path: "/ws?userId=70",
+                                         headers: [("Authorization", "Bearer \(try TestTokens.token(user: 70, expiresIn: 2))")])
+        let longLived = try net.connect(port: daemon.port, path: "/ws?userId=70",
+                                        headers: [("Authorization", "Bearer \(try TestTokens.token(user: 70))")])
+        #expect(shortLived.waitForMessages(1))
+        #expect(shortLived.waitForClose(seconds: 10) == 4001)
+        #expect(longLived.isOpen)
+        daemon.expectCleanExit()
+    }
+}

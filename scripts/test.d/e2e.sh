@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# End to end, the way a user meets the product: `scripts/run.sh` (what `make run` does) starts
+# the whole stack on free ports; two users register through the gateway; bob opens a WebSocket
+# through the gateway; alice likes bob's post and follows him; bob receives both notifications
+# live, finds them over REST, and alice cannot read bob's notifications. Then `run.sh stop`
+# must leave no process of the stack behind.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+export INSTAVERSE_RUN_DIR="$ROOT/.run/e2e"
+free() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+export INSTAVERSE_AUTH_PORT=$(free) INSTAVERSE_STORY_PORT=$(free) INSTAVERSE_SOCIAL_PORT=$(free)
+export INSTAVERSE_NOTIFYD_PORT=$(free) INSTAVERSE_GATEWAY_PORT=$(free)
+# Fast password hashing for the test users (production default: 2^17).
+export INSTAVERSE_AUTH_SCRYPT_LOG2N=12
+trap 'scripts/run.sh stop >/dev/null 2>&1 || true' EXIT
+fail() { echo "e2e: FAILED: $*"; exit 1; }
+
+scripts/run.sh > "$INSTAVERSE_RUN_DIR.log" 2>&1 || { cat "$INSTAVERSE_RUN_DIR.log"; fail "run.sh did not start the stack"; }
+. "$INSTAVERSE_RUN_DIR/env"
+pids=$(cat "$INSTAVERSE_RUN_DIR"/pids/*.pid)
+G="http://127.0.0.1:$INSTAVERSE_GATEWAY_PORT"
+json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+
+register() {
+    curl -fsS -X POST "$G/auth/register" -H 'Content-Type: application/json' \
+        -d "{\"username\":\"$1\",\"email\":\"$1@example.com\",\"password\":\"correct horse battery\"}"
+}
+A=$(register alice) || fail "register alice"
+B=$(register bob) || fail "register bob"
+TA=$(echo "$A" | json '["token"]'); TB=$(echo "$B" | json '["token"]'); BID=$(echo "$B" | json '["user"]["id"]')
+
+out=$(mktemp)
+python3 Tests/fixtures/wsclient.py 127.0.0.1 "$INSTAVERSE_GATEWAY_PORT" "/v1/ws?userId=$BID" 3 "Authorization: Bearer $TB" > "$out" &
+ws=$!
+# The backlog (bob's WELCOME) arrives first: only then act, so the likes are live.
+for i in $(seq 100); do grep -q '"type":"backlog"' "$out" && break; sleep 0.1; done
+grep -q '"status": 101' "$out" || fail "bob's WebSocket was not upgraded: $(cat "$out")"
+grep -q '"kind":"WELCOME"' "$out" || fail "bob's backlog has no WELCOME: $(cat "$out")"
+
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$G/social/likes/77" -H "Authorization: Bearer $TA" \
+    -H 'Content-Type: application/json' -d "{\"postOwnerId\":$BID}")
+[ "$code" = 201 ] || fail "like answered $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$G/social/follows/$BID" -H "Authorization: Bearer $TA")
+[ "$code" = 201 ] || fail "follow answered $code"
+
+for i in $(seq 300); do kill -0 $ws 2>/dev/null || break; sleep 0.1; done
+kill $ws 2>/dev/null && fail "bob did not receive two live notifications: $(cat "$out")"
+grep -q '"type":"notification".*"kind":"LIKE_NOTIFICATION".*"text":"alice liked your post"' "$out" || fail "no live like: $(cat "$out")"
+grep -q '"type":"notification".*"kind":"NEW_FOLLOWER"' "$out" || fail "no live follow: $(cat "$out")"
+
+list=$(curl -fsS "$G/notifications/$BID" -H "Authorization: Bearer $TB") || fail "bob's REST list"
+[ "$(echo "$list" | json '["unreadCount"]')" = 3 ] || fail "bob's unreadCount: $list"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$G/notifications/$BID" -H "Authorization: Bearer $TA")
+[ "$code" = 403 ] || fail "alice reading bob's notifications got $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$G/notifications/$BID")
+[ "$code" = 401 ] || fail "no token got $code"
+grep -rq "$TB" "$INSTAVERSE_STATE_DIR"/logs/ "$INSTAVERSE_STATE_DIR"/nginx/logs/ && fail "a token reached a log"
+
+scripts/run.sh stop >/dev/null 2>&1
+for p in $pids; do kill -0 "$p" 2>/dev/null && fail "process $p still running after stop"; done
+echo "e2e: ok (register, live like + follow over the gateway WebSocket, REST, caller-only access, clean stop)"
