@@ -26,8 +26,9 @@ for i in $(seq "$ROUNDS"); do
     load storm --connections "$CONNECTIONS" "${TARGETS[@]}" --jwt-keys "$JWT_KEYS" --hold "$HOLD" \
         --source-addresses "$SRC" "${SERVERS[@]}" >"$BENCH_DIR/round.txt"
     r=$(field "r['connectRate']"); p=$(field "r['handshake']['p99']/1000"); c=$(field "r.get('serverCPUPerConnectionMicros')")
-    k=$(field "r.get('kibPerIdleConnection')"); f=$(field "sum(r['failures'].values())"); g=$(field "r['generatorPeakCorePercent']")
-    echo "round $i: $r conn/s, handshake p99 $p ms, server CPU $c µs/conn, $k KiB/idle conn, $f failures, generator peak $g% of a core"
+    k=$(field "r.get('kibPerIdleConnection')"); f=$(field "sum(r['failures'].values()) or 0")
+    fc=$(field "', '.join(f'{k} {v}' for k, v in sorted(r['failures'].items())) or 'none'"); g=$(field "r['generatorPeakCorePercent']")
+    echo "round $i: $r conn/s, handshake p99 $p ms, server CPU $c µs/conn, $k KiB/idle conn, $f failures ($fc), generator peak $g% of a core"
     grep WARNING "$BENCH_DIR/round.txt" || true
     rates+=("$r"); p99+=("$p"); cpu+=("$c"); kib+=("$k")
 done
