@@ -41,6 +41,13 @@ test: deps
 conformance: deps
 	scripts/conformance.sh all
 
+# The BENCHMARKS.md figures (release builds, server on core 0, load on core 1, medians of 3).
+bench: deps
+	CONNECTIONS=10000 scripts/bench/storm.sh
+	TWO=1 CONNECTIONS=40000 scripts/bench/storm.sh
+	RATE=5000 scripts/bench/deliver.sh
+	CONNECTIONS=10000 scripts/bench/peers.sh
+
 clean:
 	-scripts/run.sh stop
 	rm -rf .build .run

@@ -15,7 +15,11 @@ let package = Package(
         .executable(name: "auth-service", targets: ["auth-service"]),
         .executable(name: "story-service", targets: ["story-service"]),
         .executable(name: "social-service", targets: ["social-service"]),
-        // .executable(name: "instaverse-load", targets: ["instaverse-load"]),  // added when built
+        .executable(name: "instaverse-load", targets: ["instaverse-load"]),
+    ],
+    dependencies: [
+        // Latency histograms of the load generator (mergeable across its worker processes).
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // C wrappers: a module map and a tiny shim each, libraries from Debian.
@@ -57,7 +61,7 @@ let package = Package(
         .executableTarget(name: "auth-service", dependencies: ["ServiceKit"]),
         .executableTarget(name: "story-service", dependencies: ["ServiceKit"]),
         .executableTarget(name: "social-service", dependencies: ["ServiceKit"]),
-        // .executableTarget(name: "instaverse-load", dependencies: ["IOCore", "Web", "WebSocket", "Tokens", "AMQP"], path: "Load"),  // added when built
+        .executableTarget(name: "instaverse-load", dependencies: ["IOCore", "WebSocket", "Tokens", "AMQP", "Events", .product(name: "Histogram", package: "hdrhistogram-swift")], path: "Load"),
 
         // Tests find the private servers through environment variables (scripts/servers.sh).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
@@ -71,6 +75,7 @@ let package = Package(
         .testTarget(name: "WebTests", dependencies: ["Web", "IOCore", "HTTP1", "WebSocket"]),
         .testTarget(name: "FoundationTests", dependencies: ["TestSupport", "CLibUV", "CRabbitMQ", "COpenSSL", "CSQLite", "CPQ", "CZlib"]),
         .testTarget(name: "EventsTests", dependencies: ["Events"]),
+        .testTarget(name: "LoadTests", dependencies: ["instaverse-load", "IOCore", "Tokens", .product(name: "Histogram", package: "hdrhistogram-swift")]),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP", "Events", "CRabbitMQ", "TestSupport"]),
         .testTarget(name: "NotifyCoreTests", dependencies: ["NotifyCore", "AMQP", "Store", "Events", "CSQLite", "TestSupport"]),
         .testTarget(name: "ServicesTests", dependencies: ["ServiceKit", "Web", "IOCore", "HTTP1", "PG", "AMQP", "Events", "Tokens", "TestSupport"]),

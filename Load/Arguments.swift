@@ -1,0 +1,219 @@
+// Command-line arguments, parsed by hand (no swift-argument-parser: it would double the build
+// time of this target), and the bounds every run obeys: a hard cap on duration and on
+// connections, and loopback targets only unless --allow-remote. Parsing is pure so tests
+// check the bounds without running anything.
+
+enum Scenario: String, Sendable, CaseIterable {
+    case storm, echo, deliver, soak
+    /// A minimal WebSocket echo server on the codec (tests and comparisons without ws-echo).
+    case serveEcho = "serve-echo"
+}
+
+/// A worker process's share of the users: ids first..<first+count, its index among workers.
+struct UserSlice: Equatable, Sendable {
+    var first: Int
+    var count: Int
+    var index: Int
+    var users: Range<Int> { first..<(first + count) }
+}
+
+struct ArgumentError: Error, Equatable, CustomStringConvertible {
+    var message: String
+    init(_ message: String) { self.message = message }
+    var description: String { message }
+}
+
+struct LoadArguments: Sendable, Equatable {
+    /// The absolute ceilings: --max-duration and --max-connections can lower them, never raise.
+    static let durationCeiling = 300.0
+    static let connectionCeiling = 100_000
+
+    var scenario: Scenario = .storm
+    var connections = 1000
+    /// Storm: connections started per second; deliver/soak: events per second. nil = max.
+    var rate: Double?
+    /// Soak: connections closed and reopened per second.
+    var churn = 100.0
+    var targets: [WSTarget] = []
+    /// `kid:secret,...`, the format of INSTAVERSE_JWT_KEYS (the first key signs).
+    var jwtKeys: String?
+    var hold = 0.0
+    var duration = 10.0
+    var size = 512
+    var amqp: String?
+    var grace = 5.0
+    var perProcess = 15_000
+    var sourceAddresses = 1
+    var serverPids: [Int32] = []
+    var json: String?
+    var svg: String?
+    var maxDuration = LoadArguments.durationCeiling
+    var maxConnections = LoadArguments.connectionCeiling
+    var allowRemote = false
+    /// Handshakes in flight at once per worker.
+    var concurrency = 2000
+    var connectTimeout = 10.0
+    var worker: UserSlice?
+    var port = 0
+
+    static let usage = """
+    usage: instaverse-load <storm|echo|deliver|soak|serve-echo> [options]
+      --connections N        users 1..N, one connection each (default 1000)
+      --target URL           ws://host:port/path, repeatable; {user} in the path = user id
+      --jwt-keys KEYS        kid:secret,... sign a token per user (Authorization: Bearer)
+      --rate R               storm: connections/s; deliver, soak: events/s (default: max)
+      --churn R              soak: connections closed and reopened per second (default 100)
+      --hold S               storm: hold the connections S seconds (default 0)
+      --duration S           echo, deliver, soak: measuring time (default 10)
+      --size BYTES           echo: message size (default 512)
+      --amqp URL             deliver, soak: amqp://user:pass@host:port/vhost
+      --grace S              deliver: wait this long for the last notifications (default 5)
+      --per-process N        connections per worker process (default 15000)
+      --source-addresses K   connect from 127.0.0.2 .. 127.0.0.(K+1) (default 1: 127.0.0.2)
+      --server-pid PID       sample this server's CPU and RSS (repeatable)
+      --json FILE, --svg FILE  write the report / a chart
+      --max-duration S       hard cap, at most 300 (default 300)
+      --max-connections N    hard cap, at most 100000 (default 100000)
+      --concurrency N        handshakes in flight per worker (default 2000)
+      --connect-timeout S    per connection (default 10)
+      --allow-remote         allow targets outside 127.0.0.0/8 and ::1
+      --port P               serve-echo: port on 127.0.0.1 (default: any)
+    """
+
+    static func parse(_ argv: [String]) throws(ArgumentError) -> LoadArguments {
+        var a = LoadArguments()
+        guard let first = argv.first else { throw ArgumentError(usage) }
+        guard let scenario = Scenario(rawValue: first) else { throw ArgumentError("unknown scenario \(first)\n\(usage)") }
+        a.scenario = scenario
+        var i = 1
+        func value(_ name: String) throws(ArgumentError) -> String {
+            i += 1
+            guard i < argv.count else { throw ArgumentError("\(name) needs a value") }
+            return argv[i]
+        }
+        func number(_ name: String) throws(ArgumentError) -> Double {
+            let v = try value(name)
+            guard let d = Double(v), d.isFinite, d >= 0 else { throw ArgumentError("\(name): not a number: \(v)") }
+            return d
+        }
+        func integer(_ name: String) throws(ArgumentError) -> Int {
+            let v = try value(name)
+            guard let n = Int(v), n >= 0 else { throw ArgumentError("\(name): not a count: \(v)") }
+            return n
+        }
+        while i < argv.count {
+            let name = argv[i]
+            switch name {
+            case "--connections", "-c": a.connections = try integer(name)
+            case "--target", "-t":
+                let v = try value(name)
+                guard let t = WSTarget(v) else { throw ArgumentError("--target: not a ws://host:port/path URL: \(v)") }
+                a.targets.append(t)
+            case "--jwt-keys": a.jwtKeys = try value(name)
+            case "--rate": a.rate = try number(name)
+            case "--churn": a.churn = try number(name)
+            case "--hold": a.hold = try number(name)
+            case "--duration", "-d": a.duration = try number(name)
+            case "--size": a.size = try integer(name)
+            case "--amqp": a.amqp = try value(name)
+            case "--grace": a.grace = try number(name)
+            case "--per-process": a.perProcess = max(1, try integer(name))
+            case "--source-addresses": a.sourceAddresses = try integer(name)
+            case "--server-pid":
+                let v = try value(name)
+                guard let pid = Int32(v), pid > 0 else { throw ArgumentError("--server-pid: not a pid: \(v)") }
+                a.serverPids.append(pid)
+            case "--json": a.json = try value(name)
+            case "--svg": a.svg = try value(name)
+            case "--max-duration": a.maxDuration = try number(name)
+            case "--max-connections": a.maxConnections = try integer(name)
+            case "--concurrency": a.concurrency = max(1, try integer(name))
+            case "--connect-timeout": a.connectTimeout = try number(name)
+            case "--allow-remote": a.allowRemote = true
+            case "--port": a.port = try integer(name)
+            case "--worker":
+                // first:count:index, given by the parent process only.
+                let parts = try value(name).split(separator: ":").compactMap { Int($0) }
+                guard parts.count == 3 else { throw ArgumentError("--worker: first:count:index") }
+                a.worker = UserSlice(first: parts[0], count: parts[1], index: parts[2])
+            default: throw ArgumentError("unknown option \(name)\n\(usage)")
+            }
+            i += 1
+        }
+        try a.checkBounds()
+        return a
+    }
+
+    /// Refuses runs outside the bounds. Called by `parse`; tests call it on edited values.
+    func checkBounds() throws(ArgumentError) {
+        guard maxDuration > 0, maxDuration <= Self.durationCeiling else {
+            throw ArgumentError("--max-duration must be in (0, \(Int(Self.durationCeiling))] seconds")
+        }
+        guard maxConnections > 0, maxConnections <= Self.connectionCeiling else {
+            throw ArgumentError("--max-connections must be in [1, \(Self.connectionCeiling)]")
+        }
+        if scenario == .serveEcho { return }
+        guard !targets.isEmpty else { throw ArgumentError("--target ws://host:port/path is required") }
+        if !allowRemote, let t = targets.first(where: { !$0.isLoopback }) {
+            throw ArgumentError("target \(t) is not loopback (127.0.0.0/8 or ::1); pass --allow-remote to load it")
+        }
+        guard connections > 0 else { throw ArgumentError("--connections must be at least 1") }
+        guard connections <= maxConnections else {
+            throw ArgumentError("--connections \(connections) exceeds the cap \(maxConnections)")
+        }
+        let planned = plannedSeconds
+        guard planned <= maxDuration else {
+            throw ArgumentError("the run needs \(Int(planned)) s (duration/hold + grace), over --max-duration \(Int(maxDuration))")
+        }
+        guard sourceAddresses >= 0, sourceAddresses <= 250 else { throw ArgumentError("--source-addresses must be in [0, 250]") }
+        if scenario == .deliver, amqp == nil { throw ArgumentError("deliver needs --amqp amqp://...") }
+        if scenario == .echo, size > 16 * 1024 * 1024 { throw ArgumentError("--size at most 16 MiB") }
+        if scenario == .echo, size < 8 { throw ArgumentError("--size at least 8 (the send timestamp)") }
+        if let jwtKeys, (try? UserTokens(keys: jwtKeys)) == nil {
+            throw ArgumentError("--jwt-keys: expected kid:secret[,kid:secret...] with secrets of 32+ bytes")
+        }
+    }
+
+    /// The time the scenario itself asks for (the connect phase comes on top, bounded by
+    /// --max-duration at run time).
+    var plannedSeconds: Double {
+        switch scenario {
+        case .storm: return hold
+        case .echo: return duration
+        case .deliver: return duration + grace
+        case .soak: return duration
+        case .serveEcho: return 0
+        }
+    }
+
+    /// The number of worker processes for this run.
+    var workerCount: Int { (connections + perProcess - 1) / perProcess }
+
+    /// The slices of users handed to the workers: users 1...connections split evenly.
+    var slices: [UserSlice] {
+        let n = workerCount
+        var out: [UserSlice] = []
+        var next = 1
+        for k in 0..<n {
+            let count = connections / n + (k < connections % n ? 1 : 0)
+            out.append(UserSlice(first: next, count: count, index: k))
+            next += count
+        }
+        return out
+    }
+
+    /// The arguments a worker gets: the same options plus its slice.
+    func workerArguments(_ slice: UserSlice) -> [String] {
+        var v = [scenario.rawValue, "--connections", String(slice.count), "--worker", "\(slice.first):\(slice.count):\(slice.index)"]
+        for t in targets { v += ["--target", t.description] }
+        if let jwtKeys { v += ["--jwt-keys", jwtKeys] }
+        if let rate, scenario == .storm { v += ["--rate", String(rate / Double(workerCount))] }
+        v += ["--churn", String(churn / Double(workerCount)), "--size", String(size),
+              "--source-addresses", String(sourceAddresses), "--max-duration", String(maxDuration),
+              "--concurrency", String(concurrency), "--connect-timeout", String(connectTimeout),
+              "--duration", String(duration), "--hold", String(hold), "--grace", String(grace)]
+        if let amqp { v += ["--amqp", amqp] }
+        if allowRemote { v.append("--allow-remote") }
+        return v
+    }
+}
