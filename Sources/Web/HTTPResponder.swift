@@ -66,6 +66,10 @@ public final class HTTPResponder {
 
     deinit {
         guard dispatched, !hasResponded, let connection else { return }
+        // A responder dropped off the loop thread (a job a closed loop could no longer take,
+        // released on the worker that held it) must not touch the socket: the loop is gone or
+        // going, and the connection closes with it.
+        guard connection.connection.loop.isOnLoopThread else { return }
         connection.log("\(logLabel): handler dropped its responder without responding; answered 500")
         connection.sendResponse(context, .internalServerError, HTTPHeaders(),
                                 HTTPError(.internalServerError, "internal error").jsonBody)
