@@ -130,7 +130,10 @@ public final class OutboxRelay: Sendable {
                 }
                 backoff = configuration.initialBackoff
                 if step.fetched == configuration.batchSize { continue }   // more are likely waiting
-                if try !conn.notifications().isEmpty { continue }           // a commit raced the SELECT
+                if try !conn.notifications().isEmpty {                     // a commit raced the SELECT
+                    state.withLock { $0.stats.notifyWakeups += 1 }
+                    continue
+                }
                 if waitReadable(conn.socketDescriptor, timeout: configuration.pollInterval) {
                     state.withLock { $0.stats.notifyWakeups += 1 }
                 }
