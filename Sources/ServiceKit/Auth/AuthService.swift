@@ -136,9 +136,12 @@ public struct AuthService: ServiceDefinition {
 
     // MARK: tokens
 
-    /// 200 with `X-User-Id`, `X-User-Role` and `{userId, role}` for a valid token; 401 with
-    /// the JWT error name otherwise. With `?optional=1` a request without Authorization gets
-    /// 200 and no X-User-Id (the gateway's public GETs).
+    /// 200 with `X-User-Id`, `X-User-Role` and `{userId, role}` for a valid token of a user
+    /// who still exists; 401 with the JWT error name, or "user_deleted" once the account is
+    /// gone (tokens are stateless: without this lookup a deleted user's unexpired token kept
+    /// writing likes, comments and stories through the gateway, found by e2e-deletion.sh).
+    /// With `?optional=1` a request without Authorization gets 200 and no X-User-Id (the
+    /// gateway's public GETs).
     private func validate(_ service: Service, _ request: HTTPRequest, _ responder: HTTPResponder) throws {
         let optional = request.query["optional"] == "1"
         if optional, request.headers["Authorization"] == nil {
@@ -146,10 +149,15 @@ public struct AuthService: ServiceDefinition {
             return
         }
         let caller = try service.auth.caller(request)
-        responder.respond(json: .ok, JSONWriter.object {
-            $0.member("userId", Int(caller.userId))
-            $0.member("role", caller.role)
-        }, headers: ["X-User-Id": String(caller.userId), "X-User-Role": caller.role])
+        service.database.respond(responder) { conn in
+            guard try !conn.query("SELECT 1 FROM users WHERE id = $1", [.int(caller.userId)]).isEmpty else {
+                throw HTTPError.unauthorized("user_deleted")
+            }
+            return .json(.ok, JSONWriter.object {
+                $0.member("userId", Int(caller.userId))
+                $0.member("role", caller.role)
+            }, headers: ["X-User-Id": String(caller.userId), "X-User-Role": caller.role])
+        }
     }
 
     // MARK: profiles and deletion
