@@ -30,7 +30,7 @@ echo "fuzz-edges: building"
     build_module HTTP1 -- Sources/HTTP1/*.swift &&
     build_module Tokens -enable-testing -I Sources/COpenSSL -- Sources/Tokens/*.swift &&
     build_module Events -- Sources/Events/*.swift &&
-    swiftc "${FLAGS[@]}" -module-name Web -I "$M" -I Sources/COpenSSL -I Sources/CRabbitMQ \
+    swiftc "${FLAGS[@]}" -wmo -module-name Web -I "$M" -I Sources/COpenSSL -I Sources/CRabbitMQ \
         Fuzz/Edges/*.swift \
         Sources/ServiceKit/Runtime/JSONBody.swift Sources/ServiceKit/Runtime/Mentions.swift \
         Sources/ServiceKit/Runtime/StringTrimming.swift Sources/ServiceKit/Auth/AuthFields.swift \
