@@ -94,38 +94,13 @@ public struct NotifydConfig: Sendable {
         logLevel = level
     }
 
-    /// `kid:secret,kid:secret,...`: the first key signs (notifyd only verifies), every key
-    /// verifies. Secrets are the UTF-8 bytes after the first colon (at least 32 of them).
-    /// Errors never repeat a secret.
+    /// `kid:secret,kid:secret,...` (JWTKeySet.parse(list:)): the first key signs (notifyd
+    /// only verifies), every key verifies. Errors never repeat a secret.
     public static func parseKeys(_ text: String) throws(ConfigError) -> JWTKeySet {
-        let variable = "INSTAVERSE_JWT_KEYS"
-        var keys: [JWTKey] = []
-        for entry in text.split(separator: ",") {
-            let item = entry.trimmingCharacters(in: " ")
-            guard !item.isEmpty else { continue }
-            guard let colon = item.firstIndex(of: ":") else {
-                throw ConfigError(variable: variable, problem: "entry \(keys.count + 1) is not kid:secret")
-            }
-            let kid = String(item[..<colon])
-            let secret = Array(item[item.index(after: colon)...].utf8)
-            do throws(JWTKeyError) {
-                keys.append(try JWTKey(kid: kid, secret: secret))
-            } catch {
-                switch error {
-                case .badKid: throw ConfigError(variable: variable, problem: "entry \(keys.count + 1) has an invalid kid")
-                case .weakSecret(let kid): throw ConfigError(variable: variable, problem: "the secret of kid '\(kid)' is shorter than 32 bytes")
-                case .duplicateKid(let kid): throw ConfigError(variable: variable, problem: "kid '\(kid)' appears twice")
-                }
-            }
-        }
-        guard let current = keys.first else { throw ConfigError(variable: variable, problem: "holds no key") }
-        do throws(JWTKeyError) {
-            return try JWTKeySet(current: current, previous: Array(keys.dropFirst()))
+        do throws(JWTKeyListError) {
+            return try JWTKeySet.parse(list: text)
         } catch {
-            if case .duplicateKid(let kid) = error {
-                throw ConfigError(variable: variable, problem: "kid '\(kid)' appears twice")
-            }
-            throw ConfigError(variable: variable, problem: "invalid key set")
+            throw ConfigError(variable: "INSTAVERSE_JWT_KEYS", problem: error.description)
         }
     }
 
@@ -142,14 +117,5 @@ public struct NotifydConfig: Sendable {
         c.stopTimeout = stopTimeout
         c.log = log
         return c
-    }
-}
-
-extension Substring {
-    fileprivate func trimmingCharacters(in set: Character) -> Substring {
-        var s = self
-        while s.first == set { s = s.dropFirst() }
-        while s.last == set { s = s.dropLast() }
-        return s
     }
 }

@@ -1,14 +1,12 @@
 // The session protocol's JSON (ARCHITECTURE.md, notifyd): server messages written byte by byte
-// (a live notification is encoded once per notification, whatever its number of sessions) and
-// client messages parsed with the HTTP1 JSON parser under the client message limit.
+// (a live notification is encoded once per notification, whatever its number of sessions).
+//
+// (Client messages are parsed in ClientMessage.swift.)
 //
 // Server to client:
 //   {"type":"backlog","notifications":[...],"unread":N,"more":bool}
 //   {"type":"notification","notification":{...}}
 //   {"type":"error","error":"<name>"}
-// Client to server:
-//   {"type":"ack","ids":[1,2]}   delivered (markDelivered)
-//   {"type":"read","ids":[1,2]}  read (markRead), the session user's rows only
 import HTTP1
 import Web
 import Store
@@ -93,43 +91,5 @@ public enum ServerMessage {
     static func frame(_ payload: [UInt8]) -> PreparedFrame {
         // SharedBytes storage: a connection that cannot write at once queues a reference.
         payload.withUnsafeBytes { PreparedFrame.shared(opcode: .text, payload: $0) }
-    }
-}
-
-/// A parsed client message.
-public enum ClientMessage: Equatable, Sendable {
-    case ack([Int64])
-    case read([Int64])
-
-    /// Most ids one message may carry (a 4 KiB message holds fewer anyway).
-    public static let maxIds = 1000
-
-    /// Why a message was refused: the `error` name sent back to the client.
-    public struct Invalid: Error, Equatable, Sendable {
-        public let name: String
-        public init(name: String) { self.name = name }
-    }
-
-    /// Parses one text message. Errors: invalid_json, unknown_type, bad_ids.
-    public static func parse(_ bytes: UnsafeRawBufferPointer, maxBytes: Int) -> Result<ClientMessage, Invalid> {
-        guard bytes.count <= maxBytes else { return .failure(Invalid(name: "message_too_large")) }
-        let value: JSONValue
-        do {
-            value = try JSONParser.parse(bytes, limits: JSONParseLimits(maxDepth: 4, maxBytes: maxBytes))
-        } catch {
-            return .failure(Invalid(name: "invalid_json"))
-        }
-        guard case .object = value, let type = value["type"]?.stringValue else {
-            return .failure(Invalid(name: "unknown_type"))
-        }
-        guard type == "ack" || type == "read" else { return .failure(Invalid(name: "unknown_type")) }
-        guard let array = value["ids"]?.arrayValue, array.count <= maxIds else { return .failure(Invalid(name: "bad_ids")) }
-        var ids: [Int64] = []
-        ids.reserveCapacity(array.count)
-        for item in array {
-            guard let id = item.intValue, id > 0 else { return .failure(Invalid(name: "bad_ids")) }
-            ids.append(Int64(id))
-        }
-        return .success(type == "ack" ? .ack(ids) : .read(ids))
     }
 }

@@ -93,7 +93,8 @@ public enum JWT {
 
     /// Verifies `token` and returns its claims, or throws why it is refused.
     ///
-    /// Order: size, shape, header (alg must be HS256, kid must be known, no `crit`), the
+    /// Order: size, shape, header (it starts with `{"`; alg must be HS256, kid must be
+    /// known, no `crit`), the
     /// signature (compared in constant time), and only then the payload: expired when
     /// `exp + leeway <= now`, not yet valid when `nbf - leeway > now` (seconds).
     public static func verify(_ token: String, keys: JWTKeySet, now: Int64, leeway: Int64 = 0) throws(JWTError) -> JWTClaims {
@@ -104,7 +105,7 @@ public enum JWT {
               !bytes[(secondDot + 1)...].contains(UInt8(ascii: "."))
         else { throw .malformed }
 
-        guard let headerJSON = decodeSegment(bytes, 0, firstDot),
+        guard let headerJSON = decodeSegment(bytes, 0, firstDot), startsWithObjectMember(headerJSON),
               let header = FlatJSONObject.parse(headerJSON)
         else { throw .malformed }
         guard case .string("HS256")? = header["alg"] else { throw .unsupportedAlgorithm }
@@ -115,7 +116,7 @@ public enum JWT {
         let expected = bytes.withUnsafeBytes { HMACSHA256.mac(key: secret, data: UnsafeRawBufferPointer(rebasing: $0[0..<secondDot])) }
         guard ConstantTime.equals(signature, expected) else { throw .badSignature }
 
-        guard let payloadJSON = decodeSegment(bytes, firstDot + 1, secondDot),
+        guard let payloadJSON = decodeSegment(bytes, firstDot + 1, secondDot), startsWithObjectMember(payloadJSON),
               let payload = FlatJSONObject.parse(payloadJSON)
         else { throw .malformed }
         guard case .string(let sub)? = payload["sub"], !sub.isEmpty else { throw .missingClaim }
@@ -147,6 +148,14 @@ public enum JWT {
             if !nbfOverflow, nbfLimit > now { throw .notYetValid }
         }
         return JWTClaims(sub: sub, role: role, iat: iat, exp: exp, nbf: nbf)
+    }
+
+    /// Header and payload must start with `{"` (as every JWS library writes them, and as
+    /// `sign` does), so both segments of an accepted token start with "eyJ": the mark
+    /// `redact` looks for. JSON would allow leading whitespace; a token using it would verify
+    /// yet pass through log redaction untouched (found by Fuzz/Edges, mode 1).
+    private static func startsWithObjectMember(_ json: [UInt8]) -> Bool {
+        json.count >= 2 && json[0] == UInt8(ascii: "{") && json[1] == UInt8(ascii: "\"")
     }
 
     private static func decodeSegment(_ bytes: [UInt8], _ start: Int, _ end: Int) -> [UInt8]? {

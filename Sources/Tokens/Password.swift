@@ -25,11 +25,18 @@ public struct ScryptParameters: Sendable, Equatable {
     /// maxmem is set to this plus 1 MiB so OpenSSL never refuses a valid cost.
     var memoryBytes: UInt64 { 128 * r * (n + 2) + 128 * r * p + (1 << 20) }
 
-    /// Bounds for parameters read back from an encoded hash: a tampered row cannot make
-    /// verify allocate gigabytes or spin for minutes.
+    /// Largest accepted V array (128·r·N bytes): N=2^18 with r=8.
+    static let maxVBytes: UInt64 = 256 << 20
+    /// Largest accepted work N·r·p: twice the standard cost (about 1 s on this hardware).
+    static let maxWork: UInt64 = 1 << 21
+
+    /// Bounds for parameters, checked when hashing and when read back from an encoded hash:
+    /// a tampered row cannot make verify allocate more than ~257 MiB or run for more than
+    /// twice the standard cost. (Each bound is checked before the products that rely on it,
+    /// so nothing overflows.)
     var isAcceptable: Bool {
         n >= 2 && n & (n - 1) == 0 && n <= 1 << 20 && r >= 1 && r <= 32 && p >= 1 && p <= 16 &&
-            memoryBytes <= 1 << 30
+            128 * r * n <= Self.maxVBytes && n * r * p <= Self.maxWork
     }
 }
 
@@ -68,12 +75,17 @@ public enum Password {
         return parsed.parameters.n < parameters.n || parsed.parameters.r < parameters.r || parsed.parameters.p < parameters.p
     }
 
+    /// Longest encoded string read: `scrypt$` + three numbers + a 64-byte salt and hash in
+    /// base64url fit well under this.
+    static let maxEncodedBytes = 256
+
     static func parse(_ encoded: String) -> (parameters: ScryptParameters, salt: [UInt8], hash: [UInt8])? {
+        guard encoded.utf8.count <= maxEncodedBytes else { return nil }
         let parts = encoded.split(separator: "$", omittingEmptySubsequences: false)
         guard parts.count == 6, parts[0] == "scrypt",
               let n = UInt64(parts[1]), let r = UInt64(parts[2]), let p = UInt64(parts[3]),
               let salt = Base64URL.decode(String(parts[4])), let hash = Base64URL.decode(String(parts[5])),
-              salt.count >= 8, hash.count >= 16, hash.count <= 64
+              salt.count >= 8, salt.count <= 64, hash.count >= 16, hash.count <= 64
         else { return nil }
         let parameters = ScryptParameters(n: n, r: r, p: p)
         guard parameters.isAcceptable else { return nil }

@@ -36,3 +36,27 @@ import Testing
         }
     }
 }
+
+/// Found by Fuzz/Edges (mode 8): a combining mark right after '@' made one grapheme with it,
+/// so the Character-wise parser read "user:password@..." as host and port and the "bad port"
+/// error repeated the password.
+@Suite struct EndpointDelimiterTests {
+    @Test func aCombiningMarkAfterTheAtSignNeitherHidesItNorLeaksThePassword() {
+        let url = "amqp://u:hunter2secret@\u{0747}host/"
+        do {
+            let e = try AMQPEndpoint(url: url)
+            #expect(e.password == "hunter2secret")
+            #expect(e.host == "\u{0747}host")
+        } catch {
+            #expect(!error.description.contains("hunter2secret"))
+            Issue.record("refused: \(error)")
+        }
+        #expect(!redacted("amqp://u:hunter2secret@\u{0301}h:x/").contains("hunter2secret"))
+    }
+
+    @Test func aPortIsDigitsOnly() throws {
+        #expect(throws: AMQPError.self) { try AMQPEndpoint(url: "amqp://h:+80/") }
+        #expect(throws: AMQPError.self) { try AMQPEndpoint(url: "amqp://[::1]:+80/") }
+        #expect(try AMQPEndpoint(url: "amqp://h:80/").port == 80)
+    }
+}

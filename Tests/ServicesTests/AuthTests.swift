@@ -77,6 +77,11 @@ extension ServicesTests {
             #expect(try s.request("DELETE", "/auth/users/\(alice)", token: bobToken).status == 403)
             #expect(try s.request("DELETE", "/auth/users/\(alice)", token: aliceToken).status == 204)
             #expect(try s.request("GET", "/auth/profile/\(alice)").status == 404)
+            // Her token is unexpired but the gateway's check now refuses it (e2e-deletion.sh).
+            let stale = try s.request("GET", "/auth/validate-token", token: aliceToken)
+            #expect(stale.status == 401)
+            #expect(stale.json["error"]?.stringValue == "user_deleted")
+            #expect(stale.header("X-User-Id") == nil)
             #expect(try s.request("DELETE", "/auth/users/\(bob)", token: token(424242, role: "admin")).status == 204)
             let deleted = try s.database.query("SELECT count(*) FROM outbox WHERE routing_key = 'user.deleted'")[0].int64(0)
             #expect(deleted == 2)

@@ -1,60 +1,12 @@
-// Reading request bodies and path parameters with one clear 400 per problem.
+// Reading request bodies and path parameters with one clear 400 per problem (the body's
+// fields themselves: JSONBody.swift).
 import HTTP1
 import Web
 
-/// A JSON object body, with typed getters that throw 400 naming the field.
-public struct JSONBody: Sendable {
-    public let object: [String: JSONValue]
-
+extension JSONBody {
+    /// The request's body as a JSON object (400 when it is empty, not JSON or not an object).
     public init(_ request: HTTPRequest) throws(HTTPError) {
-        guard case .object(let object) = try request.json() else {
-            throw HTTPError.badRequest("request body must be a JSON object")
-        }
-        self.object = object
-    }
-
-    public func has(_ name: String) -> Bool { object[name] != nil && object[name] != .null }
-
-    /// A required string, trimmed of surrounding spaces, with a length bound in characters.
-    public func string(_ name: String, maxLength: Int = 1000) throws(HTTPError) -> String {
-        guard let value = try optionalString(name, maxLength: maxLength) else {
-            throw HTTPError.badRequest("\(name) is required")
-        }
-        return value
-    }
-
-    public func optionalString(_ name: String, maxLength: Int = 1000) throws(HTTPError) -> String? {
-        guard let raw = object[name], raw != .null else { return nil }
-        guard case .string(let value) = raw else { throw HTTPError.badRequest("\(name) must be a string") }
-        let trimmed = value.trimmingCharacters(in: " ")
-        guard trimmed.count <= maxLength else { throw HTTPError.badRequest("\(name) is longer than \(maxLength) characters") }
-        return trimmed
-    }
-
-    public func int(_ name: String) throws(HTTPError) -> Int64 {
-        guard let value = try optionalInt(name) else { throw HTTPError.badRequest("\(name) is required") }
-        return value
-    }
-
-    public func optionalInt(_ name: String) throws(HTTPError) -> Int64? {
-        guard let raw = object[name], raw != .null else { return nil }
-        guard case .int(let value) = raw else { throw HTTPError.badRequest("\(name) must be an integer") }
-        return value
-    }
-
-    public func optionalStringArray(_ name: String, maxCount: Int, maxLength: Int) throws(HTTPError) -> [String]? {
-        guard let raw = object[name], raw != .null else { return nil }
-        guard case .array(let items) = raw, items.count <= maxCount else {
-            throw HTTPError.badRequest("\(name) must be an array of at most \(maxCount) strings")
-        }
-        var out: [String] = []
-        for item in items {
-            guard case .string(let s) = item, !s.isEmpty, s.count <= maxLength else {
-                throw HTTPError.badRequest("\(name) entries must be strings of 1-\(maxLength) characters")
-            }
-            out.append(s)
-        }
-        return out
+        try self.init(json: request.body)
     }
 }
 

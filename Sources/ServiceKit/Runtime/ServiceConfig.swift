@@ -70,7 +70,7 @@ public struct ServiceConfig: Sendable {
         }
         let keys = try parseKeys(try config.required("INSTAVERSE_JWT_KEYS"))
         let ttl = try config.int("INSTAVERSE_JWT_TTL", default: 3600, range: 1...(30 * 86400))
-        let log2n = try config.int("INSTAVERSE_AUTH_SCRYPT_LOG2N", default: 17, range: 10...20)
+        let log2n = try config.int("INSTAVERSE_AUTH_SCRYPT_LOG2N", default: 17, range: 10...18)
         let levelName = config.string("INSTAVERSE_LOG_LEVEL", default: "info")
         guard let level = Log.Level(name: levelName) else {
             throw ServiceConfigError(variable: "INSTAVERSE_LOG_LEVEL", problem: "'\(levelName)' is not debug, info, warning or error")
@@ -85,38 +85,14 @@ public struct ServiceConfig: Sendable {
             logLevel: level)
     }
 
-    /// Parses `kid:secret,kid2:secret2`: the first key signs, every key verifies.
+    /// Parses `kid:secret,kid2:secret2` (JWTKeySet.parse(list:), the parser notifyd uses too):
+    /// the first key signs, every key verifies.
     public static func parseKeys(_ text: String) throws -> JWTKeySet {
-        var keys: [JWTKey] = []
-        for entry in text.split(separator: ",") {
-            guard let colon = entry.firstIndex(of: ":") else {
-                throw ServiceConfigError(variable: "INSTAVERSE_JWT_KEYS", problem: "entries are kid:secret")
-            }
-            let kid = String(entry[..<colon]).trimmingCharacters(in: " ")
-            let secret = Array(entry[entry.index(after: colon)...].utf8)
-            do {
-                keys.append(try JWTKey(kid: kid, secret: secret))
-            } catch {
-                throw ServiceConfigError(variable: "INSTAVERSE_JWT_KEYS", problem: "key '\(kid)': \(error) (kid 1-64 printable, secret ≥ 32 bytes)")
-            }
-        }
-        guard let current = keys.first else {
-            throw ServiceConfigError(variable: "INSTAVERSE_JWT_KEYS", problem: "no key")
-        }
-        do {
-            return try JWTKeySet(current: current, previous: Array(keys.dropFirst()))
+        do throws(JWTKeyListError) {
+            return try JWTKeySet.parse(list: text)
         } catch {
-            throw ServiceConfigError(variable: "INSTAVERSE_JWT_KEYS", problem: "\(error)")
+            throw ServiceConfigError(variable: "INSTAVERSE_JWT_KEYS", problem: error.description)
         }
-    }
-}
-
-extension String {
-    func trimmingCharacters(in set: Character) -> String {
-        var s = Substring(self)
-        while s.first == set { s = s.dropFirst() }
-        while s.last == set { s = s.dropLast() }
-        return String(s)
     }
 }
 

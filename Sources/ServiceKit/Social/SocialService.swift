@@ -130,11 +130,8 @@ public struct SocialService: ServiceDefinition {
     private func comment(_ service: Service, _ request: HTTPRequest, _ responder: HTTPResponder) throws {
         let caller = try service.auth.caller(request)
         let postId = try request.id("postId")
-        let body = try JSONBody(request)
-        let text = try body.string("text", maxLength: 2000)
-        guard !text.isEmpty else { throw HTTPError.badRequest("text must not be empty") }
-        let ownerId = try body.int("postOwnerId")
-        guard ownerId > 0 else { throw HTTPError.badRequest("postOwnerId must be a positive integer") }
+        let fields = try CommentFields(JSONBody(request))
+        let (text, ownerId) = (fields.text, fields.postOwnerId)
         let mentioned = Mentions.usernames(in: text)
         service.database.respond(responder) { conn in
             try conn.transaction { tx in
@@ -203,10 +200,6 @@ public struct SocialService: ServiceDefinition {
     }
 }
 
-/// The first 280 characters of a comment, for the notification.
-func excerpt(_ text: String) -> String {
-    text.count <= 280 ? text : String(text.prefix(279)) + "…"
-}
 
 func writeComment(_ row: PGRow, to w: inout JSONWriter) throws {
     w.beginObject()

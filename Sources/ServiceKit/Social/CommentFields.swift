@@ -1,0 +1,38 @@
+// The body of POST /social/comments/:postId, validated, and the excerpt post.commented
+// carries: pure functions (no database), fuzzed by Fuzz/Edges.
+import HTTP1
+import Web
+
+/// text (1-2000 characters, trimmed) and postOwnerId (positive).
+struct CommentFields: Sendable {
+    var text: String
+    var postOwnerId: Int64
+
+    init(_ body: JSONBody) throws(HTTPError) {
+        text = try body.string("text", maxLength: 2000)
+        guard !text.isEmpty else { throw HTTPError.badRequest("text must not be empty") }
+        postOwnerId = try body.int("postOwnerId")
+        guard postOwnerId > 0 else { throw HTTPError.badRequest("postOwnerId must be a positive integer") }
+    }
+}
+
+/// Most characters of an excerpt, the ellipsis included.
+let excerptCharacters = 280
+/// Most UTF-8 bytes of an excerpt: the event contract's limit (Event.maxExcerptBytes).
+let excerptBytes = 1024
+
+/// The start of a comment for the notification: at most 280 characters and at most 1024
+/// UTF-8 bytes (what Event.decode accepts; 280 emoji are 1120 bytes), cut on a character
+/// boundary, with "…" when something was cut.
+func excerpt(_ text: String) -> String {
+    if text.count <= excerptCharacters, text.utf8.count <= excerptBytes { return text }
+    let ellipsis = "…"
+    var out = ""
+    var characters = 0
+    for character in text {
+        if characters + 1 > excerptCharacters - 1 || out.utf8.count + character.utf8.count + ellipsis.utf8.count > excerptBytes { break }
+        out.append(character)
+        characters += 1
+    }
+    return out + ellipsis
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# libFuzzer run of the parsers at the product's edges (Fuzz/Edges: JWT and its flat JSON,
+# redaction, Base64URL, the scrypt string, the JWT key list, Event.decode, AMQPEndpoint,
+# notifyd's client messages and upgrade query, ServiceKit's body validators, mentions and
+# image sniffing) for FUZZ_SECONDS (default 30); non-zero on a crash, a leak or a timeout,
+# the input kept under fuzz-out/. FUZZ_EDGES_MODES=0,1,2 restricts the modes (Main.swift).
+#
+# HTTP1, Tokens (with -enable-testing, for the internal scrypt parser and FlatJSON) and
+# Events are built as separate instrumented modules; the rest is compiled into one module
+# named Web, whose only stand-in is HTTPError (Fuzz/Edges/WebStub.swift).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+OUT="${FUZZ_OUT:-$ROOT/.build/fuzz-edges}"
+SECONDS_TO_RUN="${FUZZ_SECONDS:-30}"
+M="$OUT/modules"
+mkdir -p "$OUT/corpus" "$M" "$ROOT/fuzz-out"
+FLAGS=(-sanitize=fuzzer,address -parse-as-library -O -swift-version 6)
+
+build_module() {  # name, extra flags..., then sources after --
+    local name=$1; shift
+    local extra=()
+    while [ "$1" != -- ]; do extra+=("$1"); shift; done; shift
+    swiftc "${FLAGS[@]}" "${extra[@]}" -wmo -module-name "$name" -emit-module -emit-module-path "$M/$name.swiftmodule" \
+        -c -o "$M/$name.o" "$@"
+}
+
+echo "fuzz-edges: building"
+{
+    build_module HTTP1 -- Sources/HTTP1/*.swift &&
+    build_module Tokens -enable-testing -I Sources/COpenSSL -- Sources/Tokens/*.swift &&
+    build_module Events -- Sources/Events/*.swift &&
+    swiftc "${FLAGS[@]}" -wmo -module-name Web -I "$M" -I Sources/COpenSSL -I Sources/CRabbitMQ \
+        Fuzz/Edges/*.swift \
+        Sources/ServiceKit/Runtime/JSONBody.swift Sources/ServiceKit/Runtime/Mentions.swift \
+        Sources/ServiceKit/Runtime/StringTrimming.swift Sources/ServiceKit/Auth/AuthFields.swift \
+        Sources/ServiceKit/Story/StoryFields.swift Sources/ServiceKit/Social/CommentFields.swift \
+        Sources/ServiceKit/Story/ImageStore.swift \
+        Sources/NotifyCore/ClientMessage.swift Sources/NotifyCore/SessionAuth.swift \
+        Sources/AMQP/AMQPEndpoint.swift Sources/AMQP/AMQPError.swift \
+        "$M/HTTP1.o" "$M/Tokens.o" "$M/Events.o" -lcrypto -lrabbitmq -o "$OUT/fuzz-edges"
+} >"$OUT/build.log" 2>&1 || { grep -v "Cannot export local symbol" "$OUT/build.log"; echo "fuzz-edges: build FAILED"; exit 1; }
+
+cp Fuzz/Edges/corpus/* "$OUT/corpus/"
+echo "fuzz-edges: running ${SECONDS_TO_RUN}s${FUZZ_EDGES_MODES:+ (modes $FUZZ_EDGES_MODES)}"
+# A crashing Swift binary can hang in the backtracer: disable it, and bound the run.
+set +e
+SWIFT_BACKTRACE=enable=no timeout -k 10 $((SECONDS_TO_RUN + 120)) "$OUT/fuzz-edges" \
+    -max_total_time="$SECONDS_TO_RUN" -max_len=9000 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    -artifact_prefix="$ROOT/fuzz-out/edges-" "$OUT/corpus" >"$OUT/log" 2>&1
+rc=$?
+set -e
+grep -E "^(stat::number_of_executed_units|stat::average_exec_per_sec|stat::new_units_added|stat::peak_rss_mb)" "$OUT/log" || true
+if [ $rc -ne 0 ]; then tail -40 "$OUT/log"; echo "fuzz-edges: FAILED (exit $rc); inputs in fuzz-out/"; exit 1; fi
+echo "fuzz-edges: clean"
