@@ -97,6 +97,8 @@ public final class WebSocketConnection: TCPConnectionDelegate {
     public var isCompressionNegotiated: Bool { state.compressionWindowBits != nil }
     /// Bytes accepted by sends and not yet written to the kernel.
     public var queuedBytes: Int { tcp.queuedBytes }
+    /// The server's `applicationData` (nil for client connections).
+    public var applicationData: AnyObject? { hub.applicationData }
 
     /// Replaces the handler (e.g. once an asynchronous authentication finished).
     public func setHandler(_ handler: any WebSocketHandler) {

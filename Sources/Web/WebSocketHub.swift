@@ -34,6 +34,9 @@ final class WebSocketHub {
     /// Every open connection; each knows its index (O(1) removal).
     private(set) var connections: [WebSocketConnection] = []
     private var sweepTimer: LoopTimer?
+    /// The application's object shared by every connection (`WebSocketServer.applicationData`),
+    /// so a per-connection handler need not hold it.
+    var applicationData: AnyObject?
     /// Called when the last connection is gone (graceful shutdown waits on it).
     var onEmpty: (() -> Void)?
 

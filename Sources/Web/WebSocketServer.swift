@@ -59,6 +59,13 @@ public final class WebSocketServer {
     }
 
     public var configuration: WebSocketConfiguration { context.configuration }
+    /// An object of the application that every connection of this server reaches through
+    /// `WebSocketConnection.applicationData` (e.g. the session registry), so per-connection
+    /// handlers need not store it: memory per idle connection is a headline figure.
+    public var applicationData: AnyObject? {
+        get { hub.applicationData }
+        set { hub.applicationData = newValue }
+    }
     public var counters: WebSocketCounters { hub.counters }
     /// The open connections (order is not stable: removal swaps in the last one).
     public var connections: [WebSocketConnection] { hub.connections }
