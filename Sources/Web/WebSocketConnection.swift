@@ -65,8 +65,8 @@ public final class WebSocketConnection: TCPConnectionDelegate {
     /// After our last frame: close the transport at this time even if the peer never sends
     /// EOF (0: none).
     var lingerUntil: UInt64 = 0
-    /// Position in the hub's list (-1 once removed).
-    var listIndex: Int32 = -1
+    /// Counted by the hub (between `add` and `remove`).
+    var inHub = false
 
     init(tcp: TCPConnection, hub: WebSocketHub, state: WebSocketConnectionState, handler: any WebSocketHandler) {
         self.tcp = tcp

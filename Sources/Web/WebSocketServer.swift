@@ -95,7 +95,7 @@ public final class WebSocketServer {
     /// `completion` runs on the loop thread once no connection is left.
     public func shutdown(completion: @escaping () -> Void = {}) {
         isShuttingDown = true
-        if hub.connections.isEmpty {
+        if hub.count == 0 {
             loop.schedule(after: .zero) { completion() }
             return
         }
@@ -105,7 +105,7 @@ public final class WebSocketServer {
             completion()
         }
         let now = loop.nowMilliseconds
-        for connection in hub.connections {
+        hub.forEachConnection { connection in
             if connection.state.shutdown(now: now, configuration: hub.configuration) {
                 connection.writeClose(.goingAway, reason: "server shutdown")
             } else if connection.state.phase == .closed {
