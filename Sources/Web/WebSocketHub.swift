@@ -38,6 +38,9 @@ final class WebSocketHub {
     /// The application's object shared by every connection (`WebSocketServer.applicationData`),
     /// so a per-connection handler need not hold it.
     var applicationData: AnyObject?
+    /// Client connections whose opening handshake is in progress (client hubs only; emptied as
+    /// handshakes end, so it costs nothing per open connection).
+    var pendingClients: [ObjectIdentifier: WebSocketClientPending] = [:]
     /// Called when the last connection is gone (graceful shutdown waits on it).
     var onEmpty: (() -> Void)?
 
