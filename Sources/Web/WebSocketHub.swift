@@ -21,7 +21,7 @@ public struct WebSocketCounters: Sendable, Equatable {
 /// Loop-bound shared state of a set of connections. Non-Sendable: loop thread only.
 ///
 /// Timers: there is no libuv timer per connection. One repeating timer, running only while
-/// the hub has connections, walks the list every `sweepInterval` and calls
+/// the hub has connections, walks its connections (the loop's handle list) every `sweepInterval` and calls
 /// `WebSocketConnectionState.tick` for each connection whose deadline passed, so a deadline
 /// fires between its time and its time plus one interval.
 final class WebSocketHub {
