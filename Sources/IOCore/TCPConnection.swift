@@ -150,6 +150,30 @@ public struct TCPConnection: Hashable {
     }
 }
 
+extension EventLoop {
+    /// Calls `body` for every TCP connection of this loop that is open or closing (its close
+    /// callback has not run yet), in the order they were created. The walk uses libuv's own
+    /// handle list, so an owner that needs to visit its connections now and then (a sweep
+    /// timer) keeps no list of its own: no array slot and no index per connection.
+    /// Loop thread only. `body` may send, close connections or create handles; connections
+    /// created during the walk may or may not be visited.
+    public func forEachConnection(_ body: (TCPConnection) -> Void) {
+        assertOnLoopThread()
+        withoutActuallyEscaping(body) { body in
+            var visit = body
+            withUnsafeMutablePointer(to: &visit) { context in
+                uv_walk(uv, { handle, arg in
+                    guard let handle, handle.pointee.type == UV_TCP, let data = handle.pointee.data, let arg else { return }
+                    // Listeners are TCP handles too: only connection storage is visited.
+                    guard let storage = Unmanaged<AnyObject>.fromOpaque(data).takeUnretainedValue() as? ConnectionStorage
+                    else { return }
+                    arg.assumingMemoryBound(to: ((TCPConnection) -> Void).self).pointee(TCPConnection(storage))
+                }, context)
+            }
+        }
+    }
+}
+
 private final class ConnectCompletion {
     let body: (Result<TCPConnection, IOError>) -> Void
     init(_ body: @escaping (Result<TCPConnection, IOError>) -> Void) { self.body = body }

@@ -23,8 +23,10 @@ public final class Hub {
     let metrics: NotifyMetrics
     let config: NotifydConfig
     let log: ((String) -> Void)?
-    /// userId -> that user's sessions (usually 1-3: phones, tabs).
-    private(set) var users: [Int64: [Session]] = [:]
+    /// userId -> the newest of that user's sessions (usually 1-3: phones, tabs); the others
+    /// follow through `Session.nextOfUser`. An intrusive list rather than an array per user:
+    /// memory per idle session is a headline figure, and an array is one more allocation.
+    private(set) var users: [Int64: Session] = [:]
     public private(set) var sessionCount = 0
     /// Live notifications buffered per loading session before it is closed with 1013.
     let loadingBufferLimit: Int
@@ -42,20 +44,39 @@ public final class Hub {
 
     /// Whether `userId` may open one more session (the upgrade hook answers 429 otherwise).
     public func canAdmit(userId: Int64) -> Bool {
-        (users[userId]?.count ?? 0) < config.maxConnectionsPerUser
+        sessionCount(userId: userId) < config.maxConnectionsPerUser
+    }
+
+    /// The number of sessions `userId` has on this loop (a walk of at most the per-user limit).
+    func sessionCount(userId: Int64) -> Int {
+        var n = 0
+        var next = users[userId]
+        while let session = next {
+            n += 1
+            next = session.nextOfUser
+        }
+        return n
+    }
+
+    /// Calls `body` for each session (the next one is read before the call, so `body` may
+    /// unlink the current one).
+    private func forEachSession(of head: Session?, _ body: (Session) -> Void) {
+        var next = head
+        while let session = next {
+            next = session.nextOfUser
+            body(session)
+        }
     }
 
     /// Registers a session whose connection just opened, then reads and sends its backlog.
     public func open(_ session: Session) {
-        guard canAdmit(userId: session.userId) else {
+        guard !session.registered, canAdmit(userId: session.userId) else {
             session.phase = .closed
-            session.transport.close(code: SessionClose.tooMany.code, reason: SessionClose.tooMany.reason)
+            session.transport?.close(code: SessionClose.tooMany.code, reason: SessionClose.tooMany.reason)
             return
         }
-        var list = users[session.userId] ?? []
-        session.slot = list.count
-        list.append(session)
-        users[session.userId] = list
+        session.nextOfUser = users.updateValue(session, forKey: session.userId)
+        session.registered = true
         sessionCount += 1
         metrics.sessions.add(1, ordering: .relaxed)
         loadBacklog(session)
@@ -64,16 +85,18 @@ public final class Hub {
     /// Called by the transport once its connection has closed (any reason). Idempotent.
     public func sessionClosed(_ session: Session) {
         session.phase = .closed
-        guard session.slot >= 0, var list = users[session.userId], session.slot < list.count,
-              list[session.slot] === session else { return }
-        let index = session.slot
-        let last = list.removeLast()
-        if index < list.count {
-            list[index] = last
-            last.slot = index
+        session.buffered = []
+        guard session.registered, let head = users[session.userId] else { return }
+        if head === session {
+            users[session.userId] = session.nextOfUser
+        } else {
+            var previous = head
+            while let next = previous.nextOfUser, next !== session { previous = next }
+            guard previous.nextOfUser === session else { return }
+            previous.nextOfUser = session.nextOfUser
         }
-        session.slot = -1
-        users[session.userId] = list.isEmpty ? nil : list
+        session.nextOfUser = nil
+        session.registered = false
         sessionCount -= 1
         metrics.sessions.subtract(1, ordering: .relaxed)
     }
@@ -82,16 +105,16 @@ public final class Hub {
     /// session online is encoded once into a frame shared by all its sessions.
     public func deliver(_ batch: [Notification]) {
         for n in batch {
-            guard let list = users[n.userId] else { continue }
+            guard let head = users[n.userId] else { continue }
             var frame: PreparedFrame?
-            for session in list {
+            forEachSession(of: head) { session in
                 switch session.phase {
                 case .closed:
-                    continue
+                    return
                 case .loading:
                     if !session.buffer(n, limit: loadingBufferLimit) { close(session, SessionClose.overflow) }
                 case .live:
-                    guard n.id > session.lastSentId else { continue }
+                    guard n.id > session.lastSentId else { return }
                     let shared = frame ?? ServerMessage.notificationFrame(n)
                     frame = shared
                     send(shared, to: session, lastId: n.id, count: 1)
@@ -107,11 +130,11 @@ public final class Hub {
         guard !session.isClosed else { return }
         switch ClientMessage.parse(text, maxBytes: config.maxClientMessageBytes) {
         case .failure(let invalid):
-            session.invalidMessages += 1
-            if session.invalidMessages > Int32(config.maxInvalidMessages) {
+            if session.invalidMessages < .max { session.invalidMessages += 1 }
+            if Int(session.invalidMessages) > min(config.maxInvalidMessages, Int(UInt8.max) - 1) {
                 close(session, SessionClose.abuse)
             } else {
-                _ = session.transport.send(ServerMessage.errorFrame(invalid.name))
+                _ = session.transport?.transmit(ServerMessage.errorFrame(invalid.name))
             }
         case .success(let message):
             apply(message, userId: session.userId)
@@ -127,15 +150,19 @@ public final class Hub {
     /// run by a repeating loop timer, instead of a timer per session.
     public func closeExpired(now: Int64) {
         var expired: [Session] = []
-        for (_, list) in users {
-            for session in list where session.tokenExpiry <= now && !session.isClosed { expired.append(session) }
+        for (_, head) in users {
+            forEachSession(of: head) { session in
+                if session.tokenExpiry <= now && !session.isClosed { expired.append(session) }
+            }
         }
         for session in expired { close(session, SessionClose.tokenExpired) }
     }
 
     /// Shutdown: closes every session with 1001.
     public func closeAll() {
-        let all = users.values.flatMap { $0 }
+        var all: [Session] = []
+        all.reserveCapacity(sessionCount)
+        for (_, head) in users { forEachSession(of: head) { all.append($0) } }
         for session in all where !session.isClosed { close(session, SessionClose.shutdown) }
     }
 
@@ -160,12 +187,13 @@ public final class Hub {
     private func close(_ session: Session, _ why: (code: WebSocketCloseCode, reason: String)) {
         guard !session.isClosed else { return }
         session.phase = .closed
-        session.transport.close(code: why.code, reason: why.reason)
+        session.buffered = []
+        session.transport?.close(code: why.code, reason: why.reason)
     }
 
     /// Sends a frame carrying `count` notifications up to id `lastId`.
     private func send(_ frame: PreparedFrame, to session: Session, lastId: Int64, count: Int) {
-        switch session.transport.send(frame) {
+        switch session.transport?.transmit(frame) ?? .closed {
         case .queued:
             session.lastSentId = max(session.lastSentId, lastId)
             if count > 0 { metrics.notificationsDelivered.add(count, ordering: .relaxed) }
@@ -200,7 +228,9 @@ public final class Hub {
     }
 
     private func backlogLoaded(_ session: Session, _ result: Result<BacklogRead, any Error>) {
-        guard case .loading(let buffered) = session.phase else { return }
+        guard session.phase == .loading else { return }
+        let buffered = session.buffered
+        session.buffered = []
         switch result {
         case .failure(let error):
             log?("backlog read for user \(session.userId) failed: \(error)")
@@ -211,7 +241,7 @@ public final class Hub {
             let (frame, kept) = ServerMessage.backlogFrame(read.notifications, unread: read.unread, more: read.more,
                                                            budget: max(4096, config.outboundLimitBytes / 2),
                                                            keepNewest: session.since == nil)
-            let lastId = kept.last?.id ?? session.since ?? 0
+            let lastId = kept.last?.id ?? session.lastSentId
             send(frame, to: session, lastId: lastId, count: kept.count)
             for n in buffered where n.id > session.lastSentId && session.isLive {
                 send(ServerMessage.notificationFrame(n), to: session, lastId: n.id, count: 1)

@@ -10,51 +10,46 @@ import IOCore
 import Web
 import WebSocket
 
-/// Bridges one WebSocketConnection and its Session. Loop-confined. The session holds this
-/// object as its transport; this object holds the session and the connection (which holds
-/// it as its handler) until the connection closes, which breaks both cycles. The references
-/// are strong on purpose: a weak one would give every connection a side-table allocation.
-final class SessionConnection: WebSocketHandler, SessionTransport {
-    private let hub: Hub
-    private var connection: WebSocketConnection?
-    private var session: Session?
-
-    init(hub: Hub) { self.hub = hub }
-
-    func attach(_ session: Session) { self.session = session }
-
-    func webSocketDidOpen(_ connection: WebSocketConnection) {
-        self.connection = connection
-        if let session { hub.open(session) }
+/// The session is its connection's handler, and the connection is the session's transport:
+/// no bridge object between them (memory per idle session is a headline figure). The
+/// connection holds the session (as handler) and the session holds the connection (as
+/// transport) until the connection closes: the WebSocket layer then drops its handler and the
+/// hub unlinks the session, which breaks the cycle. The hub is the server's
+/// `applicationData`, shared by every connection, so the session does not store it.
+extension Session: WebSocketHandler {
+    public func webSocketDidOpen(_ connection: WebSocketConnection) {
+        transport = connection
+        (connection.applicationData as? Hub)?.open(self)
     }
 
-    func webSocket(_ connection: WebSocketConnection, didReceiveText text: UnsafeRawBufferPointer) {
-        if let session { hub.received(text: text, from: session) }
+    public func webSocket(_ connection: WebSocketConnection, didReceiveText text: UnsafeRawBufferPointer) {
+        (connection.applicationData as? Hub)?.received(text: text, from: self)
     }
 
-    func webSocket(_ connection: WebSocketConnection, didReceiveBinary data: UnsafeRawBufferPointer) {
-        if let session { hub.receivedBinary(from: session) }
+    public func webSocket(_ connection: WebSocketConnection, didReceiveBinary data: UnsafeRawBufferPointer) {
+        (connection.applicationData as? Hub)?.receivedBinary(from: self)
     }
 
-    func webSocketDidClose(_ connection: WebSocketConnection, code: WebSocketCloseCode?) {
-        if let session { hub.sessionClosed(session) }
-        session = nil
-        self.connection = nil
+    public func webSocketDidClose(_ connection: WebSocketConnection, code: WebSocketCloseCode?) {
+        if let hub = connection.applicationData as? Hub {
+            hub.sessionClosed(self)
+        } else {
+            phase = .closed
+        }
+        transport = nil
     }
+}
 
-    func send(_ frame: PreparedFrame) -> SessionSendResult {
-        guard let connection, connection.isOpen else { return .closed }
-        switch connection.send(frame) {
+extension WebSocketConnection: SessionTransport {
+    public func transmit(_ frame: PreparedFrame) -> SessionSendResult {
+        guard isOpen else { return .closed }
+        switch send(frame) {
         case .sent, .backpressure:
             return .queued
         case .closed, .incompatible:
             // An open connection that refuses a frame was just closed by the outbound limit.
-            return connection.localCloseCode == WebSocketConnectionState.slowConsumerCode ? .closedSlowConsumer : .closed
+            return localCloseCode == WebSocketConnectionState.slowConsumerCode ? .closedSlowConsumer : .closed
         }
-    }
-
-    func close(code: WebSocketCloseCode, reason: String) {
-        connection?.close(code: code, reason: reason)
     }
 }
 
@@ -81,11 +76,10 @@ extension Notifyd {
             case .failure(let r):
                 return .reject(r.status, headers: r.headers, body: r.body)
             case .success(let grant):
-                let bridge = SessionConnection(hub: self.hub)
-                bridge.attach(Session(grant: grant, transport: bridge))
-                return .accept(subprotocol: grant.subprotocol, handler: bridge)
+                return .accept(subprotocol: grant.subprotocol, handler: Session(grant: grant))
             }
         }
+        ws.applicationData = hub
         ws.attach(to: server, paths: ["/ws", "/"])
         return ws
     }

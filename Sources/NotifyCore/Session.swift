@@ -16,52 +16,70 @@ public enum SessionSendResult: Equatable, Sendable {
 /// Loop-confined. After `close` the transport reports its end through `Hub.sessionClosed`.
 public protocol SessionTransport: AnyObject {
     /// Queues a complete frame (the same PreparedFrame may go to many connections).
-    func send(_ frame: PreparedFrame) -> SessionSendResult
+    func transmit(_ frame: PreparedFrame) -> SessionSendResult
     /// Starts the close handshake with `code` and `reason`.
     func close(code: WebSocketCloseCode, reason: String)
 }
 
 /// A session on the loop. Small on purpose (memory per idle session is a headline figure):
-/// identity, token expiry, the transport, the delivery cursor and a phase.
+/// 72 bytes with the object header, one allocation per session, no array of its own. It is
+/// also the WebSocket connection's handler (NotifydWebSocket.swift), so no bridge object.
+///
+/// Layout: identity, the delivery cursor, the transport, the next session of the same user
+/// (the hub's per-user list is intrusive), the loading buffer (empty, i.e. no storage,
+/// outside `.loading`), then the expiry and four one-byte fields.
 public final class Session {
-    enum Phase {
-        /// Registered, waiting for its backlog read: live notifications are buffered here.
-        case loading([Notification])
+    enum Phase: UInt8 {
+        /// Registered, waiting for its backlog read: live notifications are buffered in
+        /// `buffered`.
+        case loading
         case live
         case closed
     }
 
     public let userId: Int64
-    /// The token's exp in seconds since the epoch.
-    public let tokenExpiry: Int64
-    let since: Int64?
-    let transport: any SessionTransport
-    var phase: Phase = .loading([])
     /// The highest notification id sent to this session (dedupe between backlog and live).
-    var lastSentId: Int64 = 0
-    var invalidMessages: Int32 = 0
-    /// Position in the hub's per-user array (O(1) removal).
-    var slot = -1
+    /// Starts at the client's cursor (`since`), which says it has everything up to it.
+    var lastSentId: Int64
+    /// The connection under the session: set at creation (tests) or when the WebSocket opens.
+    var transport: (any SessionTransport)?
+    /// The next session of the same user in the hub's list (nil: the last one).
+    var nextOfUser: Session?
+    /// Live notifications that arrived while loading.
+    var buffered: [Notification] = []
+    /// The token's exp in seconds since the epoch, clamped to 0...UInt32.max (year 2106).
+    let expiry: UInt32
+    var phase: Phase = .loading
+    /// Whether the client gave a cursor (`since`); its value is the initial `lastSentId`.
+    let hasSince: Bool
+    /// Invalid client messages so far (saturates; the limit is far below 255).
+    var invalidMessages: UInt8 = 0
+    /// Whether the session is in the hub's per-user list.
+    var registered = false
 
-    public init(grant: SessionGrant, transport: any SessionTransport) {
+    public init(grant: SessionGrant, transport: (any SessionTransport)? = nil) {
         userId = grant.userId
-        tokenExpiry = grant.tokenExpiry
-        since = grant.since
+        expiry = UInt32(clamping: grant.tokenExpiry)
+        hasSince = grant.since != nil
+        lastSentId = grant.since ?? 0
         self.transport = transport
     }
 
+    /// The token's exp in seconds since the epoch (clamped to year 2106).
+    public var tokenExpiry: Int64 { Int64(expiry) }
+    /// The client's cursor, nil for the unread backlog.
+    var since: Int64? { hasSince ? lastSentId : nil }
+
     /// Appends a live notification while loading; false when the buffer is full.
     func buffer(_ n: Notification, limit: Int) -> Bool {
-        guard case .loading(var buffered) = phase else { return true }
+        guard phase == .loading else { return true }
         guard buffered.count < limit else { return false }
-        phase = .live   // releases the enum's reference so the append below does not copy
         buffered.append(n)
-        phase = .loading(buffered)
         return true
     }
 
-    public var isLive: Bool { if case .live = phase { true } else { false } }
-    public var isClosed: Bool { if case .closed = phase { true } else { false } }
+    public var isLive: Bool { phase == .live }
+    public var isClosed: Bool { phase == .closed }
 }
 
 /// Close codes and reasons of the session protocol (docs/notifyd.md).

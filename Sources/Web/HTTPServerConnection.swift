@@ -35,7 +35,8 @@ final class HTTPServerConnection: TCPConnectionDelegate {
     }
 
     let server: HTTPServer
-    let connection: TCPConnection
+    /// Set once per use: the server recycles connection objects (see `HTTPServer.accept`).
+    private(set) var connection: TCPConnection
     var parser: HTTPRequestParser
     /// Input that arrived while parsing waits; no storage otherwise.
     var inbound: [UInt8] = []
@@ -53,6 +54,21 @@ final class HTTPServerConnection: TCPConnectionDelegate {
         self.server = server
         self.connection = connection
         self.parser = HTTPRequestParser(limits: server.configuration.parserLimits)
+    }
+
+    /// Prepares a retired object for a new accepted connection, as `init` would. Called by the
+    /// server only when it holds the sole reference (no responder or closure can still see
+    /// the previous connection). `serial` keeps counting, so even a stale responder could
+    /// not answer for a request of the new connection.
+    func reuse(for connection: TCPConnection) {
+        self.connection = connection
+        parser = HTTPRequestParser(limits: server.configuration.parserLimits)
+        inbound = []
+        current = nil
+        listIndex = -1
+        deadline = 0
+        deadlineKind = .none
+        flags = []
     }
 
     /// Starts reading; the header timeout runs from the accept.

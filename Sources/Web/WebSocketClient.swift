@@ -102,7 +102,7 @@ public final class WebSocketClient {
 
     /// Closes every connection with 1000 (or `code`); handshaking ones are dropped.
     public func closeAll(code: WebSocketCloseCode = .normal) {
-        for connection in hub.connections { connection.close(code: code) }
+        hub.forEachConnection { $0.close(code: code) }
     }
 }
 

@@ -51,22 +51,40 @@ public enum WebSocketSendStatus: Equatable, Sendable {
 /// on its loop's thread. Created by `WebSocketServer` (on an accepted upgrade) or
 /// `WebSocketClient` (on connect); lives until `webSocketDidClose`.
 ///
-/// Memory: this object (~200 bytes: the codec's ~114-byte state inline, the TCP handle
-/// reference, the handler, the list index and a linger deadline) plus the TCPConnection's one
-/// allocation; no buffer while idle, no timer of its own.
+/// Memory: this object (152 bytes, a 160-byte glibc chunk: the codec's 83-byte state inline,
+/// the TCP handle reference, the hub, the handler and a linger deadline) plus the
+/// TCPConnection's one allocation; no buffer while idle, no timer of its own, no slot in any
+/// list (the hub's sweep walks the loop's handles). A client's handshake state lives in the
+/// hub while the handshake runs.
 public final class WebSocketConnection: TCPConnectionDelegate {
     /// The socket. Sending raw bytes on it would corrupt the stream; use the send methods.
     public let tcp: TCPConnection
     let hub: WebSocketHub
     var handler: (any WebSocketHandler)?
-    var state: WebSocketConnectionState
-    /// A client's opening handshake while it is in progress; nil otherwise.
-    var pending: WebSocketClientPending?
     /// After our last frame: close the transport at this time even if the peer never sends
     /// EOF (0: none).
     var lingerUntil: UInt64 = 0
-    /// Position in the hub's list (-1 once removed).
-    var listIndex: Int32 = -1
+    /// Counted by the hub (between `add` and `remove`).
+    var inHub = false
+    /// A client handshake is in progress: its state is in `hub.pendingClients`.
+    var clientHandshaking = false
+    // Last: the state's 8-byte fields align right after the one-byte flags above.
+    var state: WebSocketConnectionState
+
+    /// A client's opening handshake while it is in progress; nil otherwise. Kept in the hub,
+    /// keyed by this object, so server connections carry no field for it.
+    var pending: WebSocketClientPending? {
+        get { clientHandshaking ? hub.pendingClients[ObjectIdentifier(self)] : nil }
+        set {
+            if let newValue {
+                hub.pendingClients[ObjectIdentifier(self)] = newValue
+                clientHandshaking = true
+            } else if clientHandshaking {
+                hub.pendingClients[ObjectIdentifier(self)] = nil
+                clientHandshaking = false
+            }
+        }
+    }
 
     init(tcp: TCPConnection, hub: WebSocketHub, state: WebSocketConnectionState, handler: any WebSocketHandler) {
         self.tcp = tcp
@@ -97,6 +115,8 @@ public final class WebSocketConnection: TCPConnectionDelegate {
     public var isCompressionNegotiated: Bool { state.compressionWindowBits != nil }
     /// Bytes accepted by sends and not yet written to the kernel.
     public var queuedBytes: Int { tcp.queuedBytes }
+    /// The server's `applicationData` (nil for client connections).
+    public var applicationData: AnyObject? { hub.applicationData }
 
     /// Replaces the handler (e.g. once an asynchronous authentication finished).
     public func setHandler(_ handler: any WebSocketHandler) {
@@ -111,7 +131,7 @@ public final class WebSocketConnection: TCPConnectionDelegate {
     /// nothing here keeps it beyond the call (message payloads are handed to the handler
     /// during it).
     public func connection(_ connection: TCPConnection, didRead bytes: UnsafeRawBufferPointer) {
-        if pending != nil {
+        if clientHandshaking {
             clientHandshakeRead(bytes)
             return
         }

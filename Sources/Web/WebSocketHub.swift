@@ -21,7 +21,7 @@ public struct WebSocketCounters: Sendable, Equatable {
 /// Loop-bound shared state of a set of connections. Non-Sendable: loop thread only.
 ///
 /// Timers: there is no libuv timer per connection. One repeating timer, running only while
-/// the hub has connections, walks the list every `sweepInterval` and calls
+/// the hub has connections, walks its connections (the loop's handle list) every `sweepInterval` and calls
 /// `WebSocketConnectionState.tick` for each connection whose deadline passed, so a deadline
 /// fires between its time and its time plus one interval.
 final class WebSocketHub {
@@ -31,9 +31,16 @@ final class WebSocketHub {
     var counters = WebSocketCounters()
     /// Messages shorter than this go out uncompressed even when deflate was negotiated.
     var compressionThreshold = 64
-    /// Every open connection; each knows its index (O(1) removal).
-    private(set) var connections: [WebSocketConnection] = []
+    /// Connections added and not yet removed. There is no list: the sweep walks the loop's
+    /// own handle list (`EventLoop.forEachConnection`), so a connection costs no array slot.
+    private(set) var count = 0
     private var sweepTimer: LoopTimer?
+    /// The application's object shared by every connection (`WebSocketServer.applicationData`),
+    /// so a per-connection handler need not hold it.
+    var applicationData: AnyObject?
+    /// Client connections whose opening handshake is in progress (client hubs only; emptied as
+    /// handshakes end, so it costs nothing per open connection).
+    var pendingClients: [ObjectIdentifier: WebSocketClientPending] = [:]
     /// Called when the last connection is gone (graceful shutdown waits on it).
     var onEmpty: (() -> Void)?
 
@@ -62,9 +69,28 @@ final class WebSocketHub {
 
     // MARK: connection list
 
+    /// Every connection of this hub (an allocation and a walk of the loop's handles: for
+    /// shutdown, tests and tools, not for hot paths). Order: creation.
+    var connections: [WebSocketConnection] {
+        var all: [WebSocketConnection] = []
+        all.reserveCapacity(count)
+        forEachConnection { all.append($0) }
+        return all
+    }
+
+    /// Calls `body` for each connection of this hub (see `EventLoop.forEachConnection`).
+    func forEachConnection(_ body: (WebSocketConnection) -> Void) {
+        guard count > 0 else { return }
+        loop.forEachConnection { tcp in
+            if let connection = tcp.delegate as? WebSocketConnection, connection.inHub, connection.hub === self {
+                body(connection)
+            }
+        }
+    }
+
     func add(_ connection: WebSocketConnection) {
-        connection.listIndex = Int32(connections.count)
-        connections.append(connection)
+        connection.inHub = true
+        count += 1
         counters.openConnections += 1
         if sweepTimer == nil {
             sweepTimer = loop.schedule(after: sweepInterval, repeating: sweepInterval) { [unowned self] in sweep() }
@@ -72,16 +98,11 @@ final class WebSocketHub {
     }
 
     func remove(_ connection: WebSocketConnection) {
-        let index = Int(connection.listIndex)
-        guard index >= 0, index < connections.count, connections[index] === connection else { return }
-        let last = connections.removeLast()
-        if index < connections.count {
-            connections[index] = last
-            last.listIndex = Int32(index)
-        }
-        connection.listIndex = -1
+        guard connection.inHub else { return }
+        connection.inHub = false
+        count -= 1
         counters.openConnections -= 1
-        if connections.isEmpty {
+        if count == 0 {
             sweepTimer?.cancel()
             sweepTimer = nil
             if let onEmpty {
@@ -99,13 +120,9 @@ final class WebSocketHub {
 
     private func sweep() {
         let now = loop.nowMilliseconds
-        // Connections close asynchronously (the close callback removes them), so the list
-        // does not change during the walk.
-        var i = 0
-        while i < connections.count {
-            connections[i].sweep(now: now)
-            i += 1
-        }
+        // Connections close asynchronously (the close callback removes them), so the walk
+        // sees a stable set.
+        forEachConnection { $0.sweep(now: now) }
     }
 
     // MARK: framing

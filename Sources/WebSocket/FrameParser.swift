@@ -30,23 +30,28 @@ public enum WebSocketFrameEvent {
 ///
 /// Called only on the connection's loop thread. Not Sendable by design of its contents.
 public struct WebSocketFrameParser {
+    // Declared widest first so the struct packs into 56 bytes (Swift lays stored properties
+    // out in declaration order); the connection keeps it inline, per idle connection.
+    @usableFromInline var stash: (UInt64, UInt64) = (0, 0)
+    @usableFromInline var remaining = 0
+    @usableFromInline var message: ByteAccumulator?
+    @usableFromInline var control: ByteAccumulator?
+    @usableFromInline var maskKey: UInt32 = 0
     @usableFromInline let role: WebSocketRole
     @usableFromInline var compression: Bool
     @usableFromInline var stage: Stage = .header
     @usableFromInline var headerCount: UInt8 = 0
-    @usableFromInline var stash: (UInt64, UInt64) = (0, 0)
     @usableFromInline var opcode: UInt8 = 0
     @usableFromInline var fin = false
     @usableFromInline var masked = false
-    @usableFromInline var maskKey: UInt32 = 0
     @usableFromInline var phase: UInt8 = 0
-    @usableFromInline var remaining = 0
     @usableFromInline var messageOpcode: UInt8 = 0
     @usableFromInline var messageCompressed = false
     @usableFromInline var utf8 = UTF8Validator()
-    @usableFromInline var message: ByteAccumulator?
-    @usableFromInline var control: ByteAccumulator?
-    @usableFromInline var delivered: ByteAccumulator?
+    /// Which accumulator holds the payload reported by the last call (kept alive until the
+    /// next call, which drops it): 0 none, 1 `message`, 2 `control`. A flag rather than a
+    /// third reference: 8 bytes less per connection.
+    @usableFromInline var delivered: UInt8 = 0
 
     @usableFromInline enum Stage: UInt8 { case header, payload, failed }
 
@@ -68,7 +73,10 @@ public struct WebSocketFrameParser {
         _ buffer: UnsafeMutableRawBufferPointer, offset: inout Int,
         maxMessageSize: Int, deflate: DeflateContext? = nil
     ) -> WebSocketFrameEvent {
-        delivered = nil
+        if delivered != 0 {
+            if delivered == 1 { message = nil } else { control = nil }
+            delivered = 0
+        }
         guard let base = buffer.baseAddress else { return .needMore }
         let end = buffer.count
         while true {
@@ -255,8 +263,7 @@ public struct WebSocketFrameParser {
             control = buffer
             buffer.append(p, n)
             guard frameDone else { return nil }
-            control = nil
-            delivered = buffer
+            delivered = 2  // `control` is dropped at the next call
             return controlFrame(buffer.bytes)
         }
         if messageOpcode == WebSocketOpcode.text.rawValue && !messageCompressed && n > 0 {
@@ -266,8 +273,7 @@ public struct WebSocketFrameParser {
         message = buffer
         buffer.append(p, n)
         guard frameDone && fin else { return nil }
-        message = nil
-        delivered = buffer
+        delivered = 1  // `message` is dropped at the next call
         return completeMessage(buffer.bytes, validated: true, maxMessageSize, deflate)
     }
 
@@ -319,6 +325,7 @@ public struct WebSocketFrameParser {
         stage = .failed
         message = nil
         control = nil
+        delivered = 0
         return .failure(code)
     }
 }

@@ -1,8 +1,11 @@
 // Load modes of ws-echo, built on the same I/O core and WebSocket client as the server.
 //
-// --idle N --target-port P [--sources 127.0.0.2,127.0.0.3]: opens N WebSocket connections to
-//   127.0.0.1:P (spread over the source addresses, at most 512 handshakes in flight), prints
-//   "idle N" once all are open, then holds them until SIGTERM/SIGINT.
+// --idle N --target-port P [--sources 127.0.0.2,127.0.0.3] [--paths FILE] [--await-message]:
+//   opens N WebSocket connections to 127.0.0.1:P (spread over the source addresses, at most
+//   512 handshakes in flight), prints "idle N open, F failed" once all are open (with
+//   --await-message: once each open connection also received its first message, e.g.
+//   notifyd's backlog), then holds them until SIGTERM/SIGINT. --paths: connection i requests
+//   line i of FILE (e.g. "/ws?userId=7&access_token=..."), cycling; default "/".
 // --echo-bench --target-port P [--connections 100] [--size 512] [--seconds 5]: every
 //   connection keeps one binary message of SIZE in flight (send, wait for the echo, send
 //   again); prints the echoes per second over the measured interval. One loop, one core: check
@@ -20,6 +23,8 @@ struct BenchOptions {
     var connections = 100
     var size = 512
     var seconds = 5
+    var pathsFile: String?
+    var awaitMessage = false
 
     /// Returns nil when no load mode was asked for.
     init?(_ arguments: [String]) {
@@ -35,6 +40,8 @@ struct BenchOptions {
             case "--connections": connections = Int(next) ?? connections; i += 1
             case "--size": size = Int(next) ?? size; i += 1
             case "--seconds": seconds = Int(next) ?? seconds; i += 1
+            case "--paths": pathsFile = next; i += 1
+            case "--await-message": awaitMessage = true
             default: break
             }
             i += 1
@@ -48,9 +55,16 @@ final class BenchHandler: WebSocketHandler {
     var payload: [UInt8]
     var echoes = 0
     var counting = false
+    /// Text messages received (the idle mode's --await-message counts first messages with it:
+    /// notifyd sends exactly one, the backlog, to an idle session).
+    var texts = 0
+    var onText: (() -> Void)?
     init(size: Int) { payload = [UInt8](repeating: 0x61, count: size) }
     func webSocketDidOpen(_ connection: WebSocketConnection) {}
-    func webSocket(_ connection: WebSocketConnection, didReceiveText text: UnsafeRawBufferPointer) {}
+    func webSocket(_ connection: WebSocketConnection, didReceiveText text: UnsafeRawBufferPointer) {
+        texts += 1
+        onText?()
+    }
     func webSocket(_ connection: WebSocketConnection, didReceiveBinary data: UnsafeRawBufferPointer) {
         if counting { echoes += 1 }
         connection.send(binary: payload)
@@ -94,19 +108,31 @@ func runBench(_ options: BenchOptions) throws {
         }
     } else {
         let handler = BenchHandler(size: 0)
+        var paths = ["/"]
+        if let file = options.pathsFile {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { fail("cannot read \(file)") }
+            paths = text.split(separator: "\n").map(String.init)
+            if paths.isEmpty { fail("\(file) has no paths") }
+        }
         var started = 0
         var open = 0
         var failed = 0
+        var reported = false
+        func report() {
+            guard !reported, open + failed == options.idle, !options.awaitMessage || handler.texts >= open else { return }
+            reported = true
+            print("idle \(open) open, \(failed) failed")
+            fflush(nil)
+        }
+        handler.onText = report
         func more() {
             while started < options.idle, started - open - failed < 512 {
                 let source = sources[started % sources.count]
+                let path = paths[started % paths.count]
                 started += 1
-                client.connect(host: "127.0.0.1", port: options.port, path: "/", sourceAddress: source, handler: handler) { result in
+                client.connect(host: "127.0.0.1", port: options.port, path: path, sourceAddress: source, handler: handler) { result in
                     if case .success = result { open += 1 } else { failed += 1 }
-                    if open + failed == options.idle {
-                        print("idle \(open) open, \(failed) failed")
-                        fflush(nil)
-                    }
+                    report()
                     more()
                 }
             }

@@ -48,7 +48,7 @@ final class RecordingTransport: SessionTransport {
     var closed: (code: UInt16, reason: String)?
     var refuseAsSlow = false
 
-    func send(_ frame: PreparedFrame) -> SessionSendResult {
+    func transmit(_ frame: PreparedFrame) -> SessionSendResult {
         if closed != nil { return .closed }
         if refuseAsSlow { return .closedSlowConsumer }
         frames.append(ObjectIdentifier(frame))

@@ -122,7 +122,8 @@ func feed(_ state: inout WebSocketConnectionState, _ bytes: [UInt8], now: UInt64
 
     @Test func stateIsSmall() {
         // Per-connection memory is a headline figure; the state stays inline in the binding's object.
-        #expect(MemoryLayout<WebSocketConnectionState>.size <= 128, "\(MemoryLayout<WebSocketConnectionState>.size)")
+        #expect(MemoryLayout<WebSocketConnectionState>.size <= 88, "\(MemoryLayout<WebSocketConnectionState>.size)")
+        #expect(MemoryLayout<WebSocketFrameParser>.size <= 56, "\(MemoryLayout<WebSocketFrameParser>.size)")
     }
 }
 

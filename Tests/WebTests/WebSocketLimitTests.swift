@@ -88,7 +88,9 @@ extension WebTests {
                 return mallocUsableSize(Unmanaged.passUnretained(connection).toOpaque())
             }
             print("WebSocketConnection: \(bytes) bytes (malloc_usable_size), state \(MemoryLayout<WebSocketConnectionState>.size) inline")
-            #expect(bytes > 0 && bytes <= 256, "WebSocketConnection takes \(bytes) bytes")
+            // 152 bytes requested: glibc's 160-byte chunk (usable 152). Memory per idle
+            // connection is a headline figure (docs/websocket.md); a new field must pay for itself.
+            #expect(bytes > 0 && bytes <= 152, "WebSocketConnection takes \(bytes) bytes")
             #expect(server.stop())
         }
 
