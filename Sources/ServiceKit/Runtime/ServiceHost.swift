@@ -1,5 +1,6 @@
 // The runtime of a light service: migrations at start, a PGPool, the outbox relay and an
-// optional event consumer (their own threads), and one EventLoopThread running the HTTP
+// optional event consumer with its applier (their own threads, the applier with its own
+// database connection), and one EventLoopThread running the HTTP
 // server. `main` and the tests start a service the same way: `ServiceHost.start`.
 //
 // Start order: migrations (blocking, on the caller's thread, before anything listens), pool,
@@ -65,13 +66,13 @@ public final class ServiceHost: Sendable {
     public let log: ServiceLog
     public let relay: OutboxRelay?
     private let publisher: RelayPublisher?
-    private let consumer: AMQPConsumer?
+    private let consumer: EventConsumption?
     private let thread: EventLoopThread
     private let bound: LoopBound<Service>
     private let cleanedUp = Mutex(false)
 
     private init(port: Int, config: ServiceConfig, pool: PGPool, log: ServiceLog, relay: OutboxRelay?,
-                 publisher: RelayPublisher?, consumer: AMQPConsumer?, thread: EventLoopThread, bound: LoopBound<Service>) {
+                 publisher: RelayPublisher?, consumer: EventConsumption?, thread: EventLoopThread, bound: LoopBound<Service>) {
         self.port = port
         self.config = config
         self.pool = pool
@@ -98,7 +99,7 @@ public final class ServiceHost: Sendable {
         let pool = PGPool(url: config.databaseURL, threads: config.databaseThreads)
         var relay: OutboxRelay?
         var publisher: RelayPublisher?
-        var consumer: AMQPConsumer?
+        var consumer: EventConsumption?
         if let amqpURL = config.amqpURL {
             let relayPublisher = RelayPublisher(config: try AMQPPublisherConfig(url: amqpURL), log: log)
             var relayConfig = OutboxRelay.Configuration()
@@ -111,7 +112,7 @@ public final class ServiceHost: Sendable {
             publisher = relayPublisher
             if let subscription = definition.subscription(config) {
                 consumer = try startConsumer(url: amqpURL, queue: config.queueName, subscription: subscription,
-                                             pool: pool, log: log)
+                                             databaseURL: config.databaseURL, log: log)
             }
         } else {
             log.warning("INSTAVERSE_AMQP_URL is not set: events stay in the outbox")
