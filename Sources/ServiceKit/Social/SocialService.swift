@@ -203,10 +203,15 @@ public struct SocialService: ServiceDefinition {
     }
 }
 
-/// The first 280 characters of a comment, for the notification.
+/// The excerpt of a comment for the notification: at most 280 characters and
+/// `excerptMaxBytes` UTF-8 bytes (280 emoji are 1,120 bytes, over the contract's 1,024),
+/// cut on a character boundary and ended with "…" when cut.
 func excerpt(_ text: String) -> String {
-    text.count <= 280 ? text : String(text.prefix(279)) + "…"
+    Event.clip(text, maxBytes: excerptMaxBytes, maxCharacters: 280, ellipsis: true)
 }
+
+/// Well under `Event.maxExcerptBytes`, so JSON escaping on the consumer's side never matters.
+let excerptMaxBytes = 512
 
 func writeComment(_ row: PGRow, to w: inout JSONWriter) throws {
     w.beginObject()

@@ -174,15 +174,10 @@ public struct StoryService: ServiceDefinition {
     }
 }
 
-/// The caption as the event carries it: at most 4096 bytes, cut on a character boundary.
+/// The caption as the event carries it: at most `Event.maxCaptionBytes`, cut on a character
+/// boundary (a 2,200-character caption may be up to ~8.8 KB of UTF-8).
 func eventCaption(_ caption: String) -> String {
-    if caption.utf8.count <= 4096 { return caption }
-    var out = ""
-    for character in caption {
-        if out.utf8.count + character.utf8.count > 4096 { break }
-        out.append(character)
-    }
-    return out
+    Event.clip(caption, maxBytes: Event.maxCaptionBytes)
 }
 
 /// The writable fields of a story, validated.
