@@ -3,8 +3,8 @@
 // Passwords are hashed with scrypt on a PGPool worker, never on the loop. Login answers one
 // generic 401 "invalid credentials" whether the email is unknown or the password wrong (an
 // unknown email still costs one scrypt run against a dummy hash, so timing does not tell
-// them apart either). After `maxFailures` failed logins of one account within
-// `failureWindowSeconds`, further attempts get 429 until the window slides.
+// them apart either). Failed logins are limited per (email, client IP) and, more loosely, per
+// email (AuthLoginLimits.swift); both answer 429 with Retry-After until the window slides.
 import Events
 import HTTP1
 import PG
@@ -13,14 +13,28 @@ import Tokens
 import Web
 
 public struct AuthService: ServiceDefinition {
+    /// Failed logins of one email from one client IP within the window before 429.
     public var maxFailures = 5
+    /// Failed logins of one email from all IPs within the window before 429 (distributed guessing).
+    public var maxFailuresPerEmail = 50
     public var failureWindowSeconds = 15 * 60
+    /// How often rows older than the window are deleted from login_failures.
+    public var pruneInterval: Duration = .seconds(600)
+    /// Socket peers whose X-Forwarded-For last hop names the client (the gateway).
+    public var trustedProxies = ClientAddress.defaultTrustedProxies
     let dummyHash = DummyHash()
 
     public init() {}
 
     public var migrations: [Migration] { (try? AuthSchema.migrations()) ?? [] }
     public func subscription(_ config: ServiceConfig) -> EventSubscription? { nil }
+
+    public func maintenance(_ config: ServiceConfig) -> [MaintenanceJob] {
+        let window = failureWindowSeconds
+        return [MaintenanceJob(name: "prune login_failures", interval: pruneInterval) { conn in
+            try LoginLimits.prune(conn, windowSeconds: window)
+        }]
+    }
 
     public func install(on service: Service) {
         service.route(.POST, "/auth/register", bodyLimit: 16 * 1024) { request, responder in
@@ -102,18 +116,12 @@ public struct AuthService: ServiceDefinition {
         let password = try body.string("password", maxLength: 128)
         let config = service.config
         let auth = service.auth
-        let maxFailures = self.maxFailures, window = self.failureWindowSeconds
+        let limits = LoginLimits(perClient: maxFailures, perEmail: maxFailuresPerEmail, windowSeconds: failureWindowSeconds)
+        let client = ClientAddress.of(request, trustedProxies: trustedProxies)
         let dummy = dummyHash
         service.database.respond(responder) { conn in
-            let failures = try conn.query(
-                "SELECT count(*) FROM login_failures WHERE email = $1 AND at > now() - make_interval(secs => $2)",
-                [.text(email), .int(window)])[0].int64(0)
-            if failures >= maxFailures {
-                var error = JSONWriter()
-                error.beginObject()
-                error.member("error", "too many failed logins, try again later")
-                error.endObject()
-                return .json(.tooManyRequests, error, headers: ["Retry-After": String(window)])
+            if case .limited(let retryAfter) = try limits.begin(conn, email: email, client: client) {
+                return LoginLimits.tooMany(retryAfter: retryAfter)
             }
             let rows = try conn.query("SELECT \(AuthSchema.userColumns), password_hash FROM users WHERE lower(email) = $1",
                                       [.text(email)])
@@ -124,12 +132,9 @@ public struct AuthService: ServiceDefinition {
                 _ = Password.verify(password, encoded: dummy.value(config.scrypt))
                 matches = false
             }
-            guard matches, let row = rows.first else {
-                try conn.execute("INSERT INTO login_failures (email) VALUES ($1)", [.text(email)])
-                throw HTTPError.unauthorized("invalid credentials")
-            }
-            try conn.execute("DELETE FROM login_failures WHERE email = $1 OR at < now() - make_interval(secs => $2)",
-                             [.text(email), .int(window)])
+            // The attempt's row stays as a failure unless the password matched.
+            guard matches, let row = rows.first else { throw HTTPError.unauthorized("invalid credentials") }
+            try limits.succeeded(conn, email: email, client: client)
             let token = auth.issue(userId: try row.int64(0), role: try row.string(3), ttl: config.jwtTTL)
             var w = JSONWriter()
             w.beginObject()

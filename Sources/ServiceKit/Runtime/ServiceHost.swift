@@ -27,6 +27,26 @@ public protocol ServiceDefinition: Sendable {
     func subscription(_ config: ServiceConfig) -> EventSubscription?
     /// Adds the routes. Runs once on the loop thread before the server listens.
     func install(on service: Service)
+    /// Periodic database housekeeping of the service (pruning old rows); none by default.
+    func maintenance(_ config: ServiceConfig) -> [MaintenanceJob]
+}
+
+extension ServiceDefinition {
+    public func maintenance(_ config: ServiceConfig) -> [MaintenanceJob] { [] }
+}
+
+/// Work a loop timer submits to the PGPool every `interval` (the first run one interval after
+/// start). A run that throws is logged and tried again at the next interval.
+public struct MaintenanceJob: Sendable {
+    public var name: String
+    public var interval: Duration
+    public var work: @Sendable (PGConnection) throws -> Void
+
+    public init(name: String, interval: Duration, work: @escaping @Sendable (PGConnection) throws -> Void) {
+        self.name = name
+        self.interval = interval
+        self.work = work
+    }
 }
 
 /// The loop-side view of a running service, handed to route handlers. Loop-confined.
@@ -118,12 +138,20 @@ public final class ServiceHost: Sendable {
             log.warning("INSTAVERSE_AMQP_URL is not set: events stay in the outbox")
         }
 
+        let maintenanceJobs = definition.maintenance(config)
         let notifier = SystemdNotifier()
         let ready = DispatchSemaphore(value: 0)
         let started = Mutex<Result<(Int, LoopBound<Service>), any Error>?>(nil)
         let thread = try EventLoopThread(name: config.name + "-loop") { loop in
             let service = Service(loop: loop, config: config, pool: pool, log: log)
             definition.install(on: service)
+            for job in maintenanceJobs {
+                _ = loop.schedule(after: job.interval, repeating: job.interval) {
+                    service.database.run(job.work) { result in
+                        if case .failure(let error) = result { log.warning("maintenance \(job.name): \(error)") }
+                    }
+                }
+            }
             do {
                 let port = try service.server.listen(host: config.host, port: config.port)
                 if handleSignals { try installSignals(service, notifier: notifier) }
