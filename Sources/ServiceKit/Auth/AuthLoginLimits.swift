@@ -20,8 +20,8 @@ struct LoginLimits: Sendable {
     var windowSeconds: Int
 
     enum Attempt: Sendable {
-        /// Counted (as a failure until `succeeded`); check the password.
-        case admitted
+        /// Counted (as a failure until `succeeded`) as row `attemptId`; check the password.
+        case admitted(attemptId: Int64)
         /// Over a limit; retry after that many seconds (≥ 1).
         case limited(retryAfter: Int)
     }
@@ -43,8 +43,9 @@ struct LoginLimits: Sendable {
             let fromClient = try row.int64(0), fromAll = try row.int64(1)
             if fromClient >= perClient { return .limited(retryAfter: max(1, Int(try row.int64(2)))) }
             if fromAll >= perEmail { return .limited(retryAfter: max(1, Int(try row.int64(3)))) }
-            try tx.execute("INSERT INTO login_failures (email, ip) VALUES ($1, $2)", [.text(email), .text(client)])
-            return .admitted
+            let id = try tx.query("INSERT INTO login_failures (email, ip) VALUES ($1, $2) RETURNING id",
+                                  [.text(email), .text(client)])[0].int64(0)
+            return .admitted(attemptId: id)
         }
     }
 
@@ -52,6 +53,30 @@ struct LoginLimits: Sendable {
     /// addresses stays).
     func succeeded(_ conn: PGConnection, email: String, client: String) throws {
         try conn.execute("DELETE FROM login_failures WHERE email = $1 AND ip = $2", [.text(email), .text(client)])
+    }
+
+    /// The attempt was never checked (the CPU pool was full): it does not count.
+    func cancel(_ conn: PGConnection, attemptId: Int64) throws {
+        try conn.execute("DELETE FROM login_failures WHERE id = $1", [.int(attemptId)])
+    }
+
+    /// What the database step of a login decided.
+    enum Step: Sendable {
+        case refused(Reply)
+        case verify(Candidate)
+    }
+
+    /// An admitted attempt: its failure row and the user (nil for an unknown email).
+    struct Candidate: Sendable {
+        struct User: Sendable {
+            var id: Int64
+            var role: String
+            /// The user object as JSON (written from the row on the worker).
+            var json: [UInt8]
+            var passwordHash: String
+        }
+        var attemptId: Int64
+        var user: User?
     }
 
     /// Deletes rows older than the window (the maintenance timer).

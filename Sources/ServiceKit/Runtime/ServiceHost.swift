@@ -57,9 +57,12 @@ public final class Service {
     public let database: Database
     public let auth: Authenticator
     public let log: ServiceLog
+    /// CPU-bound work (password hashing) off the loop and off the PGPool.
+    public let cpu: WorkerThreads
 
-    init(loop: EventLoop, config: ServiceConfig, pool: PGPool, log: ServiceLog) {
+    init(loop: EventLoop, config: ServiceConfig, pool: PGPool, cpu: WorkerThreads, log: ServiceLog) {
         self.loop = loop
+        self.cpu = cpu
         self.config = config
         self.log = log
         var serverConfig = HTTPServer.Configuration()
@@ -83,6 +86,7 @@ public final class ServiceHost: Sendable {
     public let port: Int
     public let config: ServiceConfig
     public let pool: PGPool
+    let cpu: WorkerThreads
     public let log: ServiceLog
     public let relay: OutboxRelay?
     private let publisher: RelayPublisher?
@@ -91,11 +95,12 @@ public final class ServiceHost: Sendable {
     private let bound: LoopBound<Service>
     private let cleanedUp = Mutex(false)
 
-    private init(port: Int, config: ServiceConfig, pool: PGPool, log: ServiceLog, relay: OutboxRelay?,
+    private init(port: Int, config: ServiceConfig, pool: PGPool, cpu: WorkerThreads, log: ServiceLog, relay: OutboxRelay?,
                  publisher: RelayPublisher?, consumer: EventConsumption?, thread: EventLoopThread, bound: LoopBound<Service>) {
         self.port = port
         self.config = config
         self.pool = pool
+        self.cpu = cpu
         self.log = log
         self.relay = relay
         self.publisher = publisher
@@ -117,6 +122,7 @@ public final class ServiceHost: Sendable {
         if !applied.isEmpty { log.info("applied migrations \(applied)") }
 
         let pool = PGPool(url: config.databaseURL, threads: config.databaseThreads)
+        let cpu = WorkerThreads(name: config.name + "-cpu", threads: config.cpuThreads, queueCapacity: config.cpuQueueCapacity)
         var relay: OutboxRelay?
         var publisher: RelayPublisher?
         var consumer: EventConsumption?
@@ -143,7 +149,7 @@ public final class ServiceHost: Sendable {
         let ready = DispatchSemaphore(value: 0)
         let started = Mutex<Result<(Int, LoopBound<Service>), any Error>?>(nil)
         let thread = try EventLoopThread(name: config.name + "-loop") { loop in
-            let service = Service(loop: loop, config: config, pool: pool, log: log)
+            let service = Service(loop: loop, config: config, pool: pool, cpu: cpu, log: log)
             definition.install(on: service)
             for job in maintenanceJobs {
                 _ = loop.schedule(after: job.interval, repeating: job.interval) {
@@ -173,13 +179,14 @@ public final class ServiceHost: Sendable {
         case .success(let (port, bound))?:
             notifier.ready(status: "listening on \(config.host):\(port)")
             log.info("listening on \(config.host):\(port)")
-            return ServiceHost(port: port, config: config, pool: pool, log: log, relay: relay, publisher: publisher,
+            return ServiceHost(port: port, config: config, pool: pool, cpu: cpu, log: log, relay: relay, publisher: publisher,
                                consumer: consumer, thread: thread, bound: bound)
         case .failure(let error)?:
             thread.join()
             relay?.stop()
             publisher?.close()
             consumer?.stop()
+            cpu.shutdown()
             pool.shutdown()
             throw error
         case nil:
@@ -225,6 +232,7 @@ public final class ServiceHost: Sendable {
             relay?.stop()
             publisher?.close()
             consumer?.stop()
+            cpu.shutdown()
             pool.shutdown()
             log.info("stopped")
         }
