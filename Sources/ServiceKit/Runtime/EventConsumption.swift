@@ -12,17 +12,30 @@ import Synchronization
 
 /// What a service consumes: the routing keys and the function applying one event.
 public struct EventSubscription: Sendable {
+    /// Work to run once an event's transaction committed (removing files the rows named).
+    public typealias AfterCommit = @Sendable () -> Void
+
     public var keys: [EventType]
     /// Runs on the applier thread inside a transaction. Throwing rolls the event back; it is
-    /// retried (with backoff) before any later event is applied.
-    public var apply: @Sendable (PGConnection, Event) throws -> Void
+    /// retried (with backoff) before any later event is applied. What it returns runs after
+    /// the commit, on the same thread (never when the transaction failed).
+    public var apply: @Sendable (PGConnection, Event) throws -> AfterCommit?
     /// First and largest wait between retries of a failed apply.
     public var retryMinDelay: Duration = .milliseconds(100)
     public var retryMaxDelay: Duration = .seconds(10)
 
     public init(keys: [EventType], apply: @escaping @Sendable (PGConnection, Event) throws -> Void) {
         self.keys = keys
-        self.apply = apply
+        self.apply = { conn, event in
+            try apply(conn, event)
+            return nil
+        }
+    }
+
+    /// For an apply with side effects outside the database: they go in the returned closure.
+    public init(keys: [EventType], applyThen: @escaping @Sendable (PGConnection, Event) throws -> AfterCommit?) {
+        self.keys = keys
+        self.apply = applyThen
     }
 }
 
@@ -136,7 +149,8 @@ final class EventApplier: @unchecked Sendable {
             }
             do {
                 let conn = try currentConnection()
-                try conn.transaction { tx in try subscription.apply(tx, event) }
+                let afterCommit = try conn.transaction { tx in try subscription.apply(tx, event) }
+                afterCommit?()
                 index += 1
                 attempt = 0
             } catch {
