@@ -144,7 +144,13 @@ public final class ServiceHost: Sendable {
             log.warning("INSTAVERSE_AMQP_URL is not set: events stay in the outbox")
         }
 
-        let maintenanceJobs = definition.maintenance(config)
+        // Every service has an outbox: published rows are kept a while (for diagnosis), then go.
+        let retention = config.outboxRetentionSeconds
+        let maintenanceJobs = definition.maintenance(config) + [
+            MaintenanceJob(name: "prune published outbox rows", interval: config.outboxPruneInterval) { conn in
+                try Outbox.deletePublished(conn, olderThanSeconds: retention)
+            },
+        ]
         let notifier = SystemdNotifier()
         let ready = DispatchSemaphore(value: 0)
         let started = Mutex<Result<(Int, LoopBound<Service>), any Error>?>(nil)
