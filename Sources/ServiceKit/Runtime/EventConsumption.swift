@@ -62,15 +62,20 @@ func startConsumer(url: String, queue: String, subscription: EventSubscription, 
                    log: ServiceLog) throws -> EventConsumption {
     let config = try AMQPConsumerConfig(url: url, queue: queue, bindingKeys: subscription.keys.map(\.routingKey))
     let applier = EventApplier(queue: queue, databaseURL: databaseURL, subscription: subscription, log: log)
-    let consumer = try AMQPConsumer(config: config, onState: { state in
-        if case .connected(let generation) = state { applier.connected(generation: generation) }
-        log.info("consumer \(queue): \(state)")
-    }, onBatch: { deliveries in
-        applier.enqueue(deliveries)
-    })
-    applier.attach(consumer)
-    try consumer.start()
-    return EventConsumption(consumer: consumer, applier: applier)
+    do {
+        let consumer = try AMQPConsumer(config: config, onState: { state in
+            if case .connected(let generation) = state { applier.connected(generation: generation) }
+            log.info("consumer \(queue): \(state)")
+        }, onBatch: { deliveries in
+            applier.enqueue(deliveries)
+        })
+        applier.attach(consumer)
+        try consumer.start()
+        return EventConsumption(consumer: consumer, applier: applier)
+    } catch {
+        applier.stop()
+        throw error
+    }
 }
 
 /// Applies batches on one dedicated thread, in order. Everything but `enqueue`, `connected`
