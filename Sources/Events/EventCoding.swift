@@ -102,47 +102,88 @@ private struct WireEvent: Decodable {
     var recipientId: Int64?
     var data: Data?
 
+    /// Checks that the required members are present and builds the Event; the contract's
+    /// value checks are `Event.validate()`, shared with publishers.
     func validated() throws(EventDecodeError) -> Event {
         guard let id else { throw .missingField("id") }
         guard EventID.isValid(id) else { throw .invalidField("id", reason: "not a canonical UUID") }
         guard let rawType = type else { throw .missingField("type") }
         guard let type = EventType(rawValue: rawType) else { throw .unknownType(rawType) }
         guard let occurredAt else { throw .missingField("occurredAt") }
-        guard isTimestamp(occurredAt) else {
-            throw .invalidField("occurredAt", reason: "not an ISO-8601 UTC time like 2026-11-25T04:00:00.123Z")
-        }
         guard let actor else { throw .missingField("actor") }
         guard let actorId = actor.id else { throw .missingField("actor.id") }
         guard let username = actor.username else { throw .missingField("actor.username") }
-        try checkUsername(username, path: "actor.username")
         guard let d = data else { throw .missingField("data") }
         let eventData = EventData(userId: d.userId, username: d.username, changed: d.changed, postId: d.postId,
                                   commentId: d.commentId, postOwnerId: d.postOwnerId, followerId: d.followerId,
                                   followeeId: d.followeeId, mentionedUserId: d.mentionedUserId,
                                   excerpt: d.excerpt, caption: d.caption)
-        for field in type.requiredDataFields where !eventData.has(field) {
+        let event = Event(id: id, type: type, occurredAt: occurredAt, actor: EventActor(id: actorId, username: username),
+                          recipientId: recipientId, data: eventData)
+        try event.validate()
+        return event
+    }
+}
+
+extension Event {
+    /// The contract's checks on values, the same ones `decode` applies after parsing: a
+    /// canonical UUID id, an ISO-8601 `occurredAt`, usernames of 1-64 bytes, the type's
+    /// required data fields and recipient, and the byte limits of excerpt, caption and
+    /// changed. Publishers call it before writing an event to their outbox, so an event
+    /// notifyd would dead-letter fails when it is written instead.
+    public func validate() throws(EventDecodeError) {
+        guard EventID.isValid(id) else { throw .invalidField("id", reason: "not a canonical UUID") }
+        guard isTimestamp(occurredAt) else {
+            throw .invalidField("occurredAt", reason: "not an ISO-8601 UTC time like 2026-11-25T04:00:00.123Z")
+        }
+        try checkUsername(actor.username, path: "actor.username")
+        for field in type.requiredDataFields where !data.has(field) {
             throw .missingField("data.\(field.rawValue)")
         }
         if type.requiresRecipient && recipientId == nil { throw .missingField("recipientId") }
-        if let u = d.username { try checkUsername(u, path: "data.username") }
-        if let e = d.excerpt, e.utf8.count > Event.maxExcerptBytes {
+        if let u = data.username { try checkUsername(u, path: "data.username") }
+        if let e = data.excerpt, e.utf8.count > Event.maxExcerptBytes {
             throw .invalidField("data.excerpt", reason: "longer than \(Event.maxExcerptBytes) bytes")
         }
-        if let c = d.caption, c.utf8.count > Event.maxCaptionBytes {
+        if let c = data.caption, c.utf8.count > Event.maxCaptionBytes {
             throw .invalidField("data.caption", reason: "longer than \(Event.maxCaptionBytes) bytes")
         }
-        if let c = d.changed, c.count > Event.maxChangedFields {
+        if let c = data.changed, c.count > Event.maxChangedFields {
             throw .invalidField("data.changed", reason: "more than \(Event.maxChangedFields) entries")
         }
-        return Event(id: id, type: type, occurredAt: occurredAt, actor: EventActor(id: actorId, username: username),
-                     recipientId: recipientId, data: eventData)
     }
 
-    private func checkUsername(_ u: String, path: String) throws(EventDecodeError) {
-        guard !u.isEmpty else { throw .invalidField(path, reason: "empty") }
-        guard u.utf8.count <= Event.maxUsernameBytes else {
-            throw .invalidField(path, reason: "longer than \(Event.maxUsernameBytes) bytes")
+    /// The longest prefix of `text` that has at most `maxCharacters` characters and
+    /// `maxBytes` UTF-8 bytes, cut on a Character boundary (never inside an emoji or a
+    /// combining sequence). When `text` had to be cut and `ellipsis` is set, the prefix ends
+    /// with "…" (counted in both limits).
+    public static func clip(_ text: String, maxBytes: Int, maxCharacters: Int = .max, ellipsis: Bool = false) -> String {
+        var characters = 0
+        for _ in text {
+            characters += 1
+            if characters > maxCharacters { break }
         }
+        if characters <= maxCharacters && text.utf8.count <= maxBytes { return text }
+        let mark = ellipsis ? "…" : ""
+        let byteBudget = maxBytes - mark.utf8.count
+        let characterBudget = maxCharacters == .max ? .max : maxCharacters - mark.count
+        var out = ""
+        var bytes = 0, count = 0
+        for character in text {
+            let size = character.utf8.count
+            if bytes + size > byteBudget || count + 1 > characterBudget { break }
+            out.append(character)
+            bytes += size
+            count += 1
+        }
+        return out + mark
+    }
+}
+
+private func checkUsername(_ u: String, path: String) throws(EventDecodeError) {
+    guard !u.isEmpty else { throw .invalidField(path, reason: "empty") }
+    guard u.utf8.count <= Event.maxUsernameBytes else {
+        throw .invalidField(path, reason: "longer than \(Event.maxUsernameBytes) bytes")
     }
 }
 

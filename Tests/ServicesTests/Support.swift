@@ -55,14 +55,16 @@ final class RunningService {
     let database: TestDatabase
     let queue: String
 
-    init(_ definition: some ServiceDefinition, name: String, amqp: Bool = false) throws {
+    init(_ definition: some ServiceDefinition, name: String, amqp: Bool = false,
+         configure: (inout ServiceConfig) -> Void = { _ in }) throws {
         database = try TestDatabase()
         queue = "\(database.name).\(name)"
-        let config = ServiceConfig(name: name, port: 0, databaseURL: database.url,
+        var config = ServiceConfig(name: name, port: 0, databaseURL: database.url,
                                    amqpURL: amqp ? try Servers.amqpURL() : nil, jwtKeys: testKeys, databaseThreads: 2,
                                    queueName: queue, relayMaxBackoff: .milliseconds(500),
                                    scrypt: ScryptParameters(n: 1 << 12, r: 8, p: 1),
                                    dataDirectory: NSTemporaryDirectory() + database.name, logLevel: .warning)
+        configure(&config)
         host = try ServiceHost.start(definition, config: config)
     }
 

@@ -28,6 +28,14 @@ enum AuthSchema {
                 CREATE INDEX login_failures_email_at ON login_failures (email, at);
                 """),
             try Outbox.migration(version: 2),
+            // Failures are limited per (email, client IP) and, more loosely, per email; `id`
+            // names the provisional row an attempt inserts before its password is checked.
+            Migration(3, "login_failures_by_ip", """
+                ALTER TABLE login_failures ADD COLUMN id bigserial PRIMARY KEY;
+                ALTER TABLE login_failures ADD COLUMN ip text NOT NULL DEFAULT '';
+                CREATE INDEX login_failures_email_ip_at ON login_failures (email, ip, at);
+                CREATE INDEX login_failures_at ON login_failures (at);
+                """),
         ]
     }
 

@@ -1,10 +1,11 @@
 // auth-service: users, registration, login, tokens, profiles (port 5001, users_db).
 //
-// Passwords are hashed with scrypt on a PGPool worker, never on the loop. Login answers one
+// Passwords are hashed with scrypt on the service's CPU pool, never on the loop and never
+// while a database connection waits (CPUWork.swift). Login answers one
 // generic 401 "invalid credentials" whether the email is unknown or the password wrong (an
 // unknown email still costs one scrypt run against a dummy hash, so timing does not tell
-// them apart either). After `maxFailures` failed logins of one account within
-// `failureWindowSeconds`, further attempts get 429 until the window slides.
+// them apart either). Failed logins are limited per (email, client IP) and, more loosely, per
+// email (AuthLoginLimits.swift); both answer 429 with Retry-After until the window slides.
 import Events
 import HTTP1
 import PG
@@ -13,14 +14,28 @@ import Tokens
 import Web
 
 public struct AuthService: ServiceDefinition {
+    /// Failed logins of one email from one client IP within the window before 429.
     public var maxFailures = 5
+    /// Failed logins of one email from all IPs within the window before 429 (distributed guessing).
+    public var maxFailuresPerEmail = 50
     public var failureWindowSeconds = 15 * 60
+    /// How often rows older than the window are deleted from login_failures.
+    public var pruneInterval: Duration = .seconds(600)
+    /// Socket peers whose X-Forwarded-For last hop names the client (the gateway).
+    public var trustedProxies = ClientAddress.defaultTrustedProxies
     let dummyHash = DummyHash()
 
     public init() {}
 
     public var migrations: [Migration] { (try? AuthSchema.migrations()) ?? [] }
     public func subscription(_ config: ServiceConfig) -> EventSubscription? { nil }
+
+    public func maintenance(_ config: ServiceConfig) -> [MaintenanceJob] {
+        let window = failureWindowSeconds
+        return [MaintenanceJob(name: "prune login_failures", interval: pruneInterval) { conn in
+            try LoginLimits.prune(conn, windowSeconds: window)
+        }]
+    }
 
     public func install(on service: Service) {
         service.route(.POST, "/auth/register", bodyLimit: 16 * 1024) { request, responder in
@@ -52,6 +67,20 @@ public struct AuthService: ServiceDefinition {
         let fields = try RegistrationFields(JSONBody(request))
         let (username, email, password, profile) = (fields.username, fields.email, fields.password, fields.profile)
         let config = service.config
+        // scrypt first, on the CPU pool, so no database connection waits for it.
+        let queued = service.compute({ () -> String? in try? Password.hash(password, parameters: config.scrypt) }) { hashed in
+            guard let hash = hashed else {
+                responder.respond(error: HTTPError(.internalServerError, "internal error"))
+                return
+            }
+            insertUser(service, responder, username: username, email: email, hash: hash, profile: profile)
+        }
+        if !queued { responder.respond(error: Service.busy, headers: ["Retry-After": "1"]) }
+    }
+
+    private func insertUser(_ service: Service, _ responder: HTTPResponder, username: String, email: String,
+                            hash: String, profile: ProfileFields) {
+        let config = service.config
         let auth = service.auth
         service.database.respond(responder) { conn in
             if try !conn.query("SELECT 1 FROM users WHERE lower(email) = $1", [.text(email)]).isEmpty {
@@ -60,7 +89,6 @@ public struct AuthService: ServiceDefinition {
             if try !conn.query("SELECT 1 FROM users WHERE lower(username) = lower($1)", [.text(username)]).isEmpty {
                 throw HTTPError.conflict("username is taken")
             }
-            let hash = try Password.hash(password, parameters: config.scrypt)
             let row: PGRow
             do {
                 row = try conn.transaction { tx in
@@ -90,47 +118,73 @@ public struct AuthService: ServiceDefinition {
         }
     }
 
+    /// Three steps, so no database connection is held while scrypt runs: (1) on the PGPool,
+    /// the limits admit and count the attempt and the user row is read; (2) on the CPU pool,
+    /// the password is checked (a full CPU pool answers 503 and uncounts the attempt);
+    /// (3) a success clears the failures on the PGPool and issues the token.
     private func login(_ service: Service, _ request: HTTPRequest, _ responder: HTTPResponder) throws {
         let fields = try LoginFields(JSONBody(request))
         let (email, password) = (fields.email, fields.password)
         let config = service.config
         let auth = service.auth
-        let maxFailures = self.maxFailures, window = self.failureWindowSeconds
+        let limits = LoginLimits(perClient: maxFailures, perEmail: maxFailuresPerEmail, windowSeconds: failureWindowSeconds)
+        let client = ClientAddress.of(request, trustedProxies: trustedProxies)
         let dummy = dummyHash
-        service.database.respond(responder) { conn in
-            let failures = try conn.query(
-                "SELECT count(*) FROM login_failures WHERE email = $1 AND at > now() - make_interval(secs => $2)",
-                [.text(email), .int(window)])[0].int64(0)
-            if failures >= maxFailures {
-                var error = JSONWriter()
-                error.beginObject()
-                error.member("error", "too many failed logins, try again later")
-                error.endObject()
-                return .json(.tooManyRequests, error, headers: ["Retry-After": String(window)])
+        service.database.run({ conn -> LoginLimits.Step in
+            let attemptId: Int64
+            switch try limits.begin(conn, email: email, client: client) {
+            case .limited(let retryAfter): return .refused(LoginLimits.tooMany(retryAfter: retryAfter))
+            case .admitted(let id): attemptId = id
             }
             let rows = try conn.query("SELECT \(AuthSchema.userColumns), password_hash FROM users WHERE lower(email) = $1",
                                       [.text(email)])
-            let matches: Bool
-            if let row = rows.first {
-                matches = Password.verify(password, encoded: try row.string(10))
-            } else {
-                _ = Password.verify(password, encoded: dummy.value(config.scrypt))
-                matches = false
-            }
-            guard matches, let row = rows.first else {
-                try conn.execute("INSERT INTO login_failures (email) VALUES ($1)", [.text(email)])
-                throw HTTPError.unauthorized("invalid credentials")
-            }
-            try conn.execute("DELETE FROM login_failures WHERE email = $1 OR at < now() - make_interval(secs => $2)",
-                             [.text(email), .int(window)])
-            let token = auth.issue(userId: try row.int64(0), role: try row.string(3), ttl: config.jwtTTL)
+            guard let row = rows.first else { return .verify(LoginLimits.Candidate(attemptId: attemptId, user: nil)) }
             var w = JSONWriter()
-            w.beginObject()
-            w.member("token", token)
-            w.key("user")
             try AuthSchema.writeUser(row, includeEmail: true, to: &w)
-            w.endObject()
-            return .json(.ok, w)
+            return .verify(LoginLimits.Candidate(
+                attemptId: attemptId,
+                user: .init(id: try row.int64(0), role: try row.string(3), json: w.bytes, passwordHash: try row.string(10))))
+        }) { result in
+            let candidate: LoginLimits.Candidate
+            switch result {
+            case .success(.refused(let reply)):
+                responder.respond(reply.status, headers: reply.headers, body: reply.body)
+                return
+            case .success(.verify(let c)):
+                candidate = c
+            case .failure(let error):
+                service.database.fail(responder, error)
+                return
+            }
+            let queued = service.compute({ () -> Bool in
+                guard let user = candidate.user else {
+                    _ = Password.verify(password, encoded: dummy.value(config.scrypt))
+                    return false
+                }
+                return Password.verify(password, encoded: user.passwordHash)
+            }) { matches in
+                // A failure's row stays counted.
+                guard matches, let user = candidate.user else {
+                    responder.respond(error: HTTPError.unauthorized("invalid credentials"))
+                    return
+                }
+                service.database.respond(responder) { conn in
+                    try limits.succeeded(conn, email: email, client: client)
+                    let token = auth.issue(userId: user.id, role: user.role, ttl: config.jwtTTL)
+                    var w = JSONWriter()
+                    w.beginObject()
+                    w.member("token", token)
+                    w.key("user")
+                    w.raw(user.json)
+                    w.endObject()
+                    return .json(.ok, w)
+                }
+            }
+            if !queued {
+                // Not checked, so not a failure: take the attempt's row back.
+                service.database.run({ conn in try limits.cancel(conn, attemptId: candidate.attemptId) }) { _ in }
+                responder.respond(error: Service.busy, headers: ["Retry-After": "1"])
+            }
         }
     }
 
@@ -238,7 +292,7 @@ public struct AuthService: ServiceDefinition {
 final class DummyHash: Sendable {
     private let hash = Mutex<String?>(nil)
 
-    /// Called on pool workers only (it may run scrypt).
+    /// Called on CPU-pool threads only (it may run scrypt).
     func value(_ parameters: ScryptParameters) -> String {
         if let existing = hash.withLock({ $0 }) { return existing }
         let made = (try? Password.hash(Base64URL.encode(SecureRandom.bytes(16)), parameters: parameters)) ?? ""

@@ -66,20 +66,28 @@ public final class Database {
     /// its status and `{"error": message}`; a full pool 503; anything else 500 with a generic
     /// message (the detail is logged, never sent). Loop thread only.
     public func respond(_ responder: HTTPResponder, _ work: @escaping @Sendable (PGConnection) throws -> Reply) {
-        let log = self.log
-        run(work) { result in
+        run(work) { [self] result in
             switch result {
             case .success(let reply):
                 responder.respond(reply.status, headers: reply.headers, body: reply.body)
-            case .failure(let error as HTTPError):
-                responder.respond(error: error)
-            case .failure(let error as PGError) where error.kind == .poolFull || error.kind == .shutdown:
-                log.warning("database busy: \(error)")
-                responder.respond(error: HTTPError(.serviceUnavailable, "service busy, retry later"))
             case .failure(let error):
-                log.error("request failed: \(error)")
-                responder.respond(error: HTTPError(.internalServerError, "internal error"))
+                fail(responder, error)
             }
+        }
+    }
+
+    /// Answers a failed database step: an `HTTPError` as itself, a full or stopped pool 503,
+    /// anything else 500 with a generic message (the detail is logged). Loop thread only.
+    public func fail(_ responder: HTTPResponder, _ error: any Error) {
+        switch error {
+        case let error as HTTPError:
+            responder.respond(error: error)
+        case let error as PGError where error.kind == .poolFull || error.kind == .shutdown:
+            log.warning("database busy: \(error)")
+            responder.respond(error: HTTPError(.serviceUnavailable, "service busy, retry later"))
+        default:
+            log.error("request failed: \(error)")
+            responder.respond(error: HTTPError(.internalServerError, "internal error"))
         }
     }
 }

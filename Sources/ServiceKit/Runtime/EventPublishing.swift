@@ -6,8 +6,16 @@ import Events
 import PG
 
 public enum EventOutbox {
-    /// Appends `event` to the outbox. Call inside the business transaction.
+    /// Appends `event` to the outbox. Call inside the business transaction. Throws
+    /// `InvalidEvent` (a 500: a publisher bug) when the event breaks the contract
+    /// (`Event.validate()`): it would be dead-lettered by every consumer, so the business
+    /// write is rolled back with it instead.
     public static func append(_ connection: PGConnection, _ event: Event) throws {
+        do {
+            try event.validate()
+        } catch {
+            throw InvalidEvent(eventType: event.type, reason: error)
+        }
         try Outbox.append(connection, eventId: event.id, routingKey: event.type.routingKey, payload: event.encode())
     }
 
@@ -16,6 +24,13 @@ public enum EventOutbox {
                               recipientId: Int64? = nil, data: EventData) throws {
         try append(connection, Event.make(type, actor: actor, recipientId: recipientId, data: data))
     }
+}
+
+/// An event a handler tried to publish that breaks the contract.
+public struct InvalidEvent: Error, CustomStringConvertible {
+    public let eventType: EventType
+    public let reason: EventDecodeError
+    public var description: String { "refusing to publish an invalid \(eventType.rawValue) event: \(reason)" }
 }
 
 /// The AMQPPublisher used by the relay's publish function.

@@ -28,6 +28,14 @@ public struct ServiceConfig: Sendable {
     /// Where story-service keeps uploaded images.
     public var dataDirectory: String
     public var logLevel: Log.Level
+    /// Threads of the CPU pool (password hashing), which holds no database connection.
+    public var cpuThreads = 2
+    /// CPU jobs that may wait; beyond it a request gets 503 with Retry-After.
+    public var cpuQueueCapacity = 64
+    /// Published outbox rows are deleted this long after publication…
+    public var outboxRetentionSeconds: Int64 = 7 * 86400
+    /// …by a maintenance job running this often.
+    public var outboxPruneInterval: Duration = .seconds(3600)
 
     public init(name: String, port: Int, databaseURL: String, amqpURL: String?, jwtKeys: JWTKeySet,
                 host: String = "127.0.0.1", jwtTTL: Int64 = 3600, databaseThreads: Int = 4,
@@ -56,6 +64,8 @@ public struct ServiceConfig: Sendable {
     /// - INSTAVERSE_JWT_KEYS `kid:secret,kid2:secret2` (first signs; all verify; secrets ≥ 32 bytes)
     /// - INSTAVERSE_JWT_TTL seconds (3600), INSTAVERSE_NAME_DB_THREADS (4)
     /// - INSTAVERSE_AUTH_SCRYPT_LOG2N (17), INSTAVERSE_STORY_DATA_DIR, INSTAVERSE_LOG_LEVEL
+    /// - INSTAVERSE_NAME_CPU_THREADS (2), INSTAVERSE_NAME_CPU_QUEUE (64)
+    /// - INSTAVERSE_NAME_OUTBOX_KEEP_SECONDS (604800), INSTAVERSE_NAME_OUTBOX_PRUNE_SECONDS (3600)
     public static func load(name: String, defaultPort: Int, defaultDatabase: String,
                             from config: Config = .fromProcess()) throws -> ServiceConfig {
         let prefix = "INSTAVERSE_" + name.uppercased() + "_"
@@ -75,7 +85,7 @@ public struct ServiceConfig: Sendable {
         guard let level = Log.Level(name: levelName) else {
             throw ServiceConfigError(variable: "INSTAVERSE_LOG_LEVEL", problem: "'\(levelName)' is not debug, info, warning or error")
         }
-        return ServiceConfig(
+        var loaded = ServiceConfig(
             name: name, port: port, databaseURL: databaseURL, amqpURL: config.optionalString("INSTAVERSE_AMQP_URL"),
             jwtKeys: keys, host: config.string(prefix + "HOST", default: "127.0.0.1"), jwtTTL: Int64(ttl),
             databaseThreads: try config.int(prefix + "DB_THREADS", default: 4, range: 1...64),
@@ -83,6 +93,11 @@ public struct ServiceConfig: Sendable {
             scrypt: ScryptParameters(n: 1 << UInt64(log2n), r: 8, p: 1),
             dataDirectory: config.string("INSTAVERSE_STORY_DATA_DIR", default: "/tmp/instaverse-stories"),
             logLevel: level)
+        loaded.cpuThreads = try config.int(prefix + "CPU_THREADS", default: 2, range: 1...64)
+        loaded.cpuQueueCapacity = try config.int(prefix + "CPU_QUEUE", default: 64, range: 1...100_000)
+        loaded.outboxRetentionSeconds = Int64(try config.int(prefix + "OUTBOX_KEEP_SECONDS", default: 7 * 86400, range: 0...(365 * 86400)))
+        loaded.outboxPruneInterval = .seconds(try config.int(prefix + "OUTBOX_PRUNE_SECONDS", default: 3600, range: 1...86400))
+        return loaded
     }
 
     /// Parses `kid:secret,kid2:secret2` (JWTKeySet.parse(list:), the parser notifyd uses too):

@@ -1,5 +1,6 @@
 // The runtime of a light service: migrations at start, a PGPool, the outbox relay and an
-// optional event consumer (their own threads), and one EventLoopThread running the HTTP
+// optional event consumer with its applier (their own threads, the applier with its own
+// database connection), and one EventLoopThread running the HTTP
 // server. `main` and the tests start a service the same way: `ServiceHost.start`.
 //
 // Start order: migrations (blocking, on the caller's thread, before anything listens), pool,
@@ -26,6 +27,26 @@ public protocol ServiceDefinition: Sendable {
     func subscription(_ config: ServiceConfig) -> EventSubscription?
     /// Adds the routes. Runs once on the loop thread before the server listens.
     func install(on service: Service)
+    /// Periodic database housekeeping of the service (pruning old rows); none by default.
+    func maintenance(_ config: ServiceConfig) -> [MaintenanceJob]
+}
+
+extension ServiceDefinition {
+    public func maintenance(_ config: ServiceConfig) -> [MaintenanceJob] { [] }
+}
+
+/// Work a loop timer submits to the PGPool every `interval` (the first run one interval after
+/// start). A run that throws is logged and tried again at the next interval.
+public struct MaintenanceJob: Sendable {
+    public var name: String
+    public var interval: Duration
+    public var work: @Sendable (PGConnection) throws -> Void
+
+    public init(name: String, interval: Duration, work: @escaping @Sendable (PGConnection) throws -> Void) {
+        self.name = name
+        self.interval = interval
+        self.work = work
+    }
 }
 
 /// The loop-side view of a running service, handed to route handlers. Loop-confined.
@@ -36,9 +57,12 @@ public final class Service {
     public let database: Database
     public let auth: Authenticator
     public let log: ServiceLog
+    /// CPU-bound work (password hashing) off the loop and off the PGPool.
+    public let cpu: WorkerThreads
 
-    init(loop: EventLoop, config: ServiceConfig, pool: PGPool, log: ServiceLog) {
+    init(loop: EventLoop, config: ServiceConfig, pool: PGPool, cpu: WorkerThreads, log: ServiceLog) {
         self.loop = loop
+        self.cpu = cpu
         self.config = config
         self.log = log
         var serverConfig = HTTPServer.Configuration()
@@ -62,19 +86,21 @@ public final class ServiceHost: Sendable {
     public let port: Int
     public let config: ServiceConfig
     public let pool: PGPool
+    let cpu: WorkerThreads
     public let log: ServiceLog
     public let relay: OutboxRelay?
     private let publisher: RelayPublisher?
-    private let consumer: AMQPConsumer?
+    private let consumer: EventConsumption?
     private let thread: EventLoopThread
     private let bound: LoopBound<Service>
     private let cleanedUp = Mutex(false)
 
-    private init(port: Int, config: ServiceConfig, pool: PGPool, log: ServiceLog, relay: OutboxRelay?,
-                 publisher: RelayPublisher?, consumer: AMQPConsumer?, thread: EventLoopThread, bound: LoopBound<Service>) {
+    private init(port: Int, config: ServiceConfig, pool: PGPool, cpu: WorkerThreads, log: ServiceLog, relay: OutboxRelay?,
+                 publisher: RelayPublisher?, consumer: EventConsumption?, thread: EventLoopThread, bound: LoopBound<Service>) {
         self.port = port
         self.config = config
         self.pool = pool
+        self.cpu = cpu
         self.log = log
         self.relay = relay
         self.publisher = publisher
@@ -96,9 +122,10 @@ public final class ServiceHost: Sendable {
         if !applied.isEmpty { log.info("applied migrations \(applied)") }
 
         let pool = PGPool(url: config.databaseURL, threads: config.databaseThreads)
+        let cpu = WorkerThreads(name: config.name + "-cpu", threads: config.cpuThreads, queueCapacity: config.cpuQueueCapacity)
         var relay: OutboxRelay?
         var publisher: RelayPublisher?
-        var consumer: AMQPConsumer?
+        var consumer: EventConsumption?
         if let amqpURL = config.amqpURL {
             let relayPublisher = RelayPublisher(config: try AMQPPublisherConfig(url: amqpURL), log: log)
             var relayConfig = OutboxRelay.Configuration()
@@ -111,18 +138,32 @@ public final class ServiceHost: Sendable {
             publisher = relayPublisher
             if let subscription = definition.subscription(config) {
                 consumer = try startConsumer(url: amqpURL, queue: config.queueName, subscription: subscription,
-                                             pool: pool, log: log)
+                                             databaseURL: config.databaseURL, log: log)
             }
         } else {
             log.warning("INSTAVERSE_AMQP_URL is not set: events stay in the outbox")
         }
 
+        // Every service has an outbox: published rows are kept a while (for diagnosis), then go.
+        let retention = config.outboxRetentionSeconds
+        let maintenanceJobs = definition.maintenance(config) + [
+            MaintenanceJob(name: "prune published outbox rows", interval: config.outboxPruneInterval) { conn in
+                try Outbox.deletePublished(conn, olderThanSeconds: retention)
+            },
+        ]
         let notifier = SystemdNotifier()
         let ready = DispatchSemaphore(value: 0)
         let started = Mutex<Result<(Int, LoopBound<Service>), any Error>?>(nil)
         let thread = try EventLoopThread(name: config.name + "-loop") { loop in
-            let service = Service(loop: loop, config: config, pool: pool, log: log)
+            let service = Service(loop: loop, config: config, pool: pool, cpu: cpu, log: log)
             definition.install(on: service)
+            for job in maintenanceJobs {
+                _ = loop.schedule(after: job.interval, repeating: job.interval) {
+                    service.database.run(job.work) { result in
+                        if case .failure(let error) = result { log.warning("maintenance \(job.name): \(error)") }
+                    }
+                }
+            }
             do {
                 let port = try service.server.listen(host: config.host, port: config.port)
                 if handleSignals { try installSignals(service, notifier: notifier) }
@@ -144,13 +185,14 @@ public final class ServiceHost: Sendable {
         case .success(let (port, bound))?:
             notifier.ready(status: "listening on \(config.host):\(port)")
             log.info("listening on \(config.host):\(port)")
-            return ServiceHost(port: port, config: config, pool: pool, log: log, relay: relay, publisher: publisher,
+            return ServiceHost(port: port, config: config, pool: pool, cpu: cpu, log: log, relay: relay, publisher: publisher,
                                consumer: consumer, thread: thread, bound: bound)
         case .failure(let error)?:
             thread.join()
             relay?.stop()
             publisher?.close()
             consumer?.stop()
+            cpu.shutdown()
             pool.shutdown()
             throw error
         case nil:
@@ -196,6 +238,7 @@ public final class ServiceHost: Sendable {
             relay?.stop()
             publisher?.close()
             consumer?.stop()
+            cpu.shutdown()
             pool.shutdown()
             log.info("stopped")
         }

@@ -18,10 +18,11 @@ struct CommentFields: Sendable {
 
 /// Most characters of an excerpt, the ellipsis included.
 let excerptCharacters = 280
-/// Most UTF-8 bytes of an excerpt: the event contract's limit (Event.maxExcerptBytes).
-let excerptBytes = 1024
+/// Most UTF-8 bytes of an excerpt: well under the event contract's limit
+/// (Event.maxExcerptBytes, 1024), so a notification stays small.
+let excerptBytes = 512
 
-/// The start of a comment for the notification: at most 280 characters and at most 1024
+/// The start of a comment for the notification: at most 280 characters and at most 512
 /// UTF-8 bytes (what Event.decode accepts; 280 emoji are 1120 bytes), cut on a character
 /// boundary, with "…" when something was cut.
 func excerpt(_ text: String) -> String {

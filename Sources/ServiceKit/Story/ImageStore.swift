@@ -1,5 +1,8 @@
-// Story images on disk: one file per post, `<dir>/<postId>.img`, its media type in the
-// posts row. Blocking file I/O: called on PGPool workers only, never on the loop.
+// Story images on disk: `<dir>/<postId>-<random>.img`, a new name for every upload, named
+// with its media type in the posts row (`<postId>.img` for rows from before that). A file
+// is written completely before the transaction that names it commits, and a file the row
+// stops naming is removed only after that commit: a failed write leaves the old image.
+// Blocking file I/O: called on PGPool workers (and the applier) only, never on the loop.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,7 +26,21 @@ public struct ImageStore: Sendable {
         return nil
     }
 
-    func path(_ postId: Int64) -> String { directory + "/" + String(postId) + ".img" }
+    /// A file name no row names yet, for a new image of `postId`.
+    func newFileName(postId: Int64) -> String {
+        // SystemRandomNumberGenerator: 64 bits from the kernel, so names never collide.
+        let random = UInt64.random(in: 1...UInt64.max)
+        return String(postId) + "-" + String(random, radix: 16) + ".img"
+    }
+
+    /// Only names this store makes: digits, '-', hex, ".img" (never a path).
+    func path(_ file: String) -> String? {
+        guard !file.isEmpty, file.utf8.count <= 64, file.hasSuffix(".img"), file.utf8.allSatisfy({ byte in
+            (byte >= 48 && byte <= 57) || (byte >= 97 && byte <= 102) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
+                || byte == UInt8(ascii: "i") || byte == UInt8(ascii: "m") || byte == UInt8(ascii: "g")
+        }), !file.hasPrefix(".") else { return nil }
+        return directory + "/" + file
+    }
 
     /// Creates the directory (one level) if missing.
     func prepare() -> Bool {
@@ -31,10 +48,11 @@ public struct ImageStore: Sendable {
         return false
     }
 
-    /// Writes the file atomically (temporary file, fsync, rename). Throws a description on failure.
-    func write(postId: Int64, bytes: [UInt8]) throws(ImageStoreError) {
+    /// Writes `file` completely (temporary file, fsync, rename), before any row names it.
+    /// Throws a description on failure.
+    func write(file: String, bytes: [UInt8]) throws(ImageStoreError) {
         guard prepare() else { throw ImageStoreError("cannot create \(directory): errno \(errno)") }
-        let final = path(postId)
+        guard let final = path(file) else { throw ImageStoreError("bad image file name \(file)") }
         let temporary = final + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw ImageStoreError("cannot open \(temporary): errno \(errno)") }
@@ -58,8 +76,9 @@ public struct ImageStore: Sendable {
     }
 
     /// The file's bytes, or nil when it does not exist or cannot be read.
-    func read(postId: Int64) -> [UInt8]? {
-        let fd = open(path(postId), O_RDONLY | O_CLOEXEC)
+    func read(file: String) -> [UInt8]? {
+        guard let path = path(file) else { return nil }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var out: [UInt8] = []
@@ -74,8 +93,9 @@ public struct ImageStore: Sendable {
         }
     }
 
-    func remove(postId: Int64) {
-        unlink(path(postId))
+    /// Removes `file`; call only after the transaction that stopped naming it committed.
+    func remove(file: String) {
+        if let path = path(file) { unlink(path) }
     }
 }
 

@@ -24,29 +24,41 @@ enum StoryImages {
             }
             let bytes = request.body
             service.database.respond(responder) { conn in
-                try conn.transaction { tx in
-                    let rows = try tx.query("SELECT user_id FROM posts WHERE id = $1 FOR UPDATE", [.int(id)])
-                    guard let row = rows.first else { throw HTTPError.notFound("story not found") }
-                    guard try row.int64(0) == caller.userId else { throw HTTPError.forbidden("only the author can set the image") }
-                    try images.write(postId: id, bytes: bytes)
-                    try tx.execute("UPDATE posts SET image_type = $2, updated_at = now() WHERE id = $1", [.int(id), .text(actual)])
-                    return .json(.created) { w in
-                        w.beginObject()
-                        w.member("id", Int(id))
-                        w.member("image", "/stories/\(id)/image")
-                        w.member("contentType", actual)
-                        w.member("bytes", bytes.count)
-                        w.endObject()
+                // The new file gets a name no row holds yet; the row names it only if the
+                // transaction commits. Then the previous file goes; on any failure, the new one.
+                let file = images.newFileName(postId: id)
+                let previous: String?
+                do {
+                    previous = try conn.transaction { tx -> String? in
+                        let rows = try tx.query("SELECT user_id, \(StorySchema.imageFileColumn) FROM posts WHERE id = $1 FOR UPDATE", [.int(id)])
+                        guard let row = rows.first else { throw HTTPError.notFound("story not found") }
+                        guard try row.int64(0) == caller.userId else { throw HTTPError.forbidden("only the author can set the image") }
+                        try images.write(file: file, bytes: bytes)
+                        try tx.execute("UPDATE posts SET image_type = $2, image_file = $3, updated_at = now() WHERE id = $1",
+                                       [.int(id), .text(actual), .text(file)])
+                        return try row.get(1, as: String?.self)
                     }
+                } catch {
+                    images.remove(file: file)
+                    throw error
+                }
+                if let previous, previous != file { images.remove(file: previous) }
+                return .json(.created) { w in
+                    w.beginObject()
+                    w.member("id", Int(id))
+                    w.member("image", "/stories/\(id)/image")
+                    w.member("contentType", actual)
+                    w.member("bytes", bytes.count)
+                    w.endObject()
                 }
             }
         }
         service.route(.GET, "/stories/:id/image") { request, responder in
             let id = try request.id("id")
             service.database.respond(responder) { conn in
-                let rows = try conn.query("SELECT image_type FROM posts WHERE id = $1", [.int(id)])
+                let rows = try conn.query("SELECT image_type, \(StorySchema.imageFileColumn) FROM posts WHERE id = $1", [.int(id)])
                 guard let row = rows.first, let type = try row.get(0, as: String?.self),
-                      let bytes = images.read(postId: id) else {
+                      let file = try row.get(1, as: String?.self), let bytes = images.read(file: file) else {
                     throw HTTPError.notFound("image not found")
                 }
                 return Reply(.ok, headers: ["Content-Type": type, "Cache-Control": "public, max-age=300",

@@ -40,8 +40,14 @@ enum StorySchema {
                 """),
             try Outbox.migration(version: 2),
             UserDirectory.migration(version: 3),
+            // The image's file name: a new name per upload, so the file a committed row names
+            // is never overwritten; rows from before keep the legacy `<id>.img` (NULL here).
+            Migration(4, "posts_image_file", "ALTER TABLE posts ADD COLUMN image_file text"),
         ]
     }
+
+    /// The image file of a post row (`posts` unaliased), or NULL when it has no image.
+    static let imageFileColumn = "CASE WHEN image_type IS NULL THEN NULL ELSE COALESCE(image_file, id || '.img') END"
 
     static let postColumns = """
         p.id, p.user_id, COALESCE(u.username, 'user' || p.user_id), p.caption, p.category, p.device,
@@ -70,12 +76,19 @@ enum StorySchema {
         w.endObject()
     }
 
-    /// user.deleted: the user's posts (tags cascade) and their image files go. Idempotent.
-    static func apply(_ connection: PGConnection, _ event: Event, images: ImageStore) throws {
+    /// user.deleted: the user's posts (tags cascade) go, and their image files once that
+    /// committed (the returned closure). Idempotent.
+    static func apply(_ connection: PGConnection, _ event: Event, images: ImageStore) throws -> EventSubscription.AfterCommit? {
+        var files: [String] = []
         if event.type == .userDeleted, let userId = event.data.userId {
-            let rows = try connection.query("DELETE FROM posts WHERE user_id = $1 RETURNING id", [.int(userId)])
-            for row in rows { images.remove(postId: try row.int64(0)) }
+            let rows = try connection.query("DELETE FROM posts WHERE user_id = $1 RETURNING \(imageFileColumn)", [.int(userId)])
+            for row in rows {
+                if let file = try row.get(0, as: String?.self) { files.append(file) }
+            }
         }
         try UserDirectory.apply(connection, event)
+        let removals = files
+        if removals.isEmpty { return nil }
+        return { @Sendable in for file in removals { images.remove(file: file) } }
     }
 }

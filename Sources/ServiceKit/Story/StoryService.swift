@@ -13,9 +13,9 @@ public struct StoryService: ServiceDefinition {
 
     public func subscription(_ config: ServiceConfig) -> EventSubscription? {
         let images = ImageStore(directory: config.dataDirectory)
-        return EventSubscription(keys: [.userRegistered, .userProfileUpdated, .userDeleted]) { conn, event in
+        return EventSubscription(keys: [.userRegistered, .userProfileUpdated, .userDeleted], applyThen: { conn, event in
             try StorySchema.apply(conn, event, images: images)
-        }
+        })
     }
 
     public func install(on service: Service) {
@@ -69,17 +69,19 @@ public struct StoryService: ServiceDefinition {
             let caller = try service.auth.caller(request)
             let id = try request.id("id")
             service.database.respond(responder) { conn in
-                try conn.transaction { tx in
-                    let rows = try tx.query("SELECT user_id FROM posts WHERE id = $1 FOR UPDATE", [.int(id)])
+                let file = try conn.transaction { tx -> String? in
+                    let rows = try tx.query("SELECT user_id, \(StorySchema.imageFileColumn) FROM posts WHERE id = $1 FOR UPDATE", [.int(id)])
                     guard let row = rows.first else { throw HTTPError.notFound("story not found") }
                     let owner = try row.int64(0)
                     guard owner == caller.userId || caller.isAdmin else { throw HTTPError.forbidden("only the author can delete a story") }
                     try tx.execute("DELETE FROM posts WHERE id = $1", [.int(id)])
                     try EventOutbox.append(tx, .postDeleted, actor: try UserDirectory.actor(tx, id: caller.userId),
                                            data: EventData(userId: owner, postId: id))
-                    images.remove(postId: id)
-                    return .noContent
+                    return try row.get(1, as: String?.self)
                 }
+                // Only once the row is gone for good: a failed commit keeps post and image.
+                if let file { images.remove(file: file) }
+                return .noContent
             }
         }
         StoryImages.install(on: service, images: images)
