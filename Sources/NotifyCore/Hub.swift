@@ -30,6 +30,8 @@ public final class Hub {
     public private(set) var sessionCount = 0
     /// Live notifications buffered per loading session before it is closed with 1013.
     let loadingBufferLimit: Int
+    /// The per-session limit on client messages (config.clientRate / clientBurst).
+    let rateLimit: ClientRateLimit
 
     public init(loop: EventLoop, store: any NotificationStoreAccess, config: NotifydConfig, metrics: NotifyMetrics,
                 log: ((String) -> Void)? = nil) {
@@ -38,6 +40,7 @@ public final class Hub {
         self.config = config
         self.log = log
         loadingBufferLimit = max(2 * config.backlogLimit, 1000)
+        rateLimit = ClientRateLimit(perSecond: config.clientRate, burst: config.clientBurst)
     }
 
     public var usersOnline: Int { users.count }
@@ -77,6 +80,7 @@ public final class Hub {
         }
         session.nextOfUser = users.updateValue(session, forKey: session.userId)
         session.registered = true
+        session.rateTAT = Self.rateClock()
         sessionCount += 1
         metrics.sessions.add(1, ordering: .relaxed)
         loadBacklog(session)
@@ -124,22 +128,35 @@ public final class Hub {
     }
 
     /// Handles one text message from a session's client (the payload is only valid during
-    /// the call). Invalid messages get an error message; past `maxInvalidMessages` the
-    /// session is closed with 1008.
+    /// the call). Every message, valid or not, first passes the session's rate limit (over
+    /// it: `rate_limited`, and it counts as invalid). Invalid messages get an error message;
+    /// past `maxInvalidMessages` the session is closed with 1008.
     public func received(text: UnsafeRawBufferPointer, from session: Session) {
         guard !session.isClosed else { return }
+        guard rateLimit.admit(&session.rateTAT, now: Self.rateClock()) else {
+            metrics.clientMessagesRateLimited.add(1, ordering: .relaxed)
+            return refuse(session, "rate_limited")
+        }
         switch ClientMessage.parse(text, maxBytes: config.maxClientMessageBytes) {
         case .failure(let invalid):
-            if session.invalidMessages < .max { session.invalidMessages += 1 }
-            if Int(session.invalidMessages) > min(config.maxInvalidMessages, Int(UInt8.max) - 1) {
-                close(session, SessionClose.abuse)
-            } else {
-                _ = session.transport?.transmit(ServerMessage.errorFrame(invalid.name))
-            }
+            refuse(session, invalid.name)
         case .success(let message):
-            apply(message, userId: session.userId)
+            apply(message, from: session)
         }
     }
+
+    /// Counts an invalid message: an error message back, or 1008 past the limit.
+    private func refuse(_ session: Session, _ name: String) {
+        if session.invalidMessages < .max { session.invalidMessages += 1 }
+        if Int(session.invalidMessages) > min(config.maxInvalidMessages, Int(UInt8.max) - 1) {
+            close(session, SessionClose.abuse)
+        } else {
+            _ = session.transport?.transmit(ServerMessage.errorFrame(name))
+        }
+    }
+
+    /// The rate limiter's clock: monotonic 10 ms ticks, wrapping (ClientRateLimit).
+    static func rateClock() -> UInt16 { UInt16(truncatingIfNeeded: monotonicNanos() / 10_000_000) }
 
     /// A binary message: the protocol is text only.
     public func receivedBinary(from session: Session) {
@@ -168,19 +185,28 @@ public final class Hub {
 
     // MARK: internals
 
-    private func apply(_ message: ClientMessage, userId: Int64) {
-        let now = nowMillis()
+    private func apply(_ message: ClientMessage, from session: Session) {
+        let (now, userId) = (nowMillis(), session.userId)
+        let op: @Sendable (any NotificationStore) throws -> Void
+        let what: String
         switch message {
         case .ack(let ids) where !ids.isEmpty:
-            store.run({ try $0.markDelivered(ids: ids, userId: userId, at: now) }) { [log] result in
-                if case .failure(let error) = result { log?("ack for user \(userId) failed: \(error)") }
-            }
+            (op, what) = ({ _ = try $0.markDelivered(ids: ids, userId: userId, at: now) }, "ack")
         case .read(let ids) where !ids.isEmpty:
-            store.run({ try $0.markRead(ids: ids, userId: userId, at: now) }) { [log] result in
-                if case .failure(let error) = result { log?("read for user \(userId) failed: \(error)") }
-            }
+            (op, what) = ({ _ = try $0.markRead(ids: ids, userId: userId, at: now) }, "read")
         default:
-            break
+            return
+        }
+        store.run(op) { [log] result in
+            switch result {
+            case .success:
+                break
+            case .failure(let error) where error is StoreQueueFull:
+                // Overload, not the client's fault: tell it to retry; not counted as invalid.
+                if !session.isClosed { _ = session.transport?.transmit(ServerMessage.errorFrame("busy")) }
+            case .failure(let error):
+                log?("\(what) for user \(userId) failed: \(error)")
+            }
         }
     }
 

@@ -7,7 +7,8 @@
 //   store thread, so the consumer keeps reading while the store commits (group commit).
 // - store thread: the only thread that touches the store, for ingest, retention and the
 //   front's `perform` jobs. Writer-connection-only design: REST/WebSocket reads run as jobs
-//   between batches on the same connection. They are single indexed queries, cheaper than a
+//   between batches on the same connection (at most maxJobsPerTurn between two batches;
+//   at most maxQueuedJobs queued, past which perform fails at once with StoreQueueFull). They are single indexed queries, cheaper than a
 //   thread hop; a front that wants reads never to queue behind a commit can open
 //   SQLiteNotificationReader connections on its own threads (WAL lets them run beside the
 //   writer) without changing this API.
@@ -134,7 +135,8 @@ public final class NotificationPipeline: Sendable {
     /// Runs `op` on the store thread with the store, between ingest batches, and passes its
     /// result to `completion` there (hand it to a loop; do not block). When the store is not
     /// open (before start, after stop) `completion` gets `StoreError.closed` at once, on the
-    /// calling thread.
+    /// calling thread; when `config.maxQueuedJobs` jobs are already queued it gets
+    /// `StoreQueueFull` at once (counted in `metrics.storeJobsRejected`).
     public func perform<T: Sendable>(_ op: @escaping @Sendable (any NotificationStore) throws -> T,
                                      completion: @escaping @Sendable (Result<T, any Error>) -> Void) {
         let job = StoreJob(run: { store in
@@ -142,12 +144,18 @@ public final class NotificationPipeline: Sendable {
         }, fail: { error in
             completion(.failure(error))
         })
-        let accepted = core.lock.withLock(notify: true) { s -> Bool in
-            guard s.storeOpen else { return false }
+        let (cap, metrics) = (max(config.maxQueuedJobs, 1), self.metrics)
+        let refusal = core.lock.withLock(notify: true) { s -> (any Error)? in
+            guard s.storeOpen else { return StoreError.closed }
+            guard s.queuedJobs < cap else { return StoreQueueFull() }
             s.jobs.append(job)
-            return true
+            metrics.storeJobsQueued.store(s.queuedJobs, ordering: .relaxed)
+            return nil
         }
-        if !accepted { completion(.failure(StoreError.closed)) }
+        if let refusal {
+            if refusal is StoreQueueFull { metrics.storeJobsRejected.add(1, ordering: .relaxed) }
+            completion(.failure(refusal))
+        }
     }
 
     /// Whether the consumer is connected to the broker now (for /readyz).
@@ -158,6 +166,9 @@ public final class NotificationPipeline: Sendable {
 
     /// The consumer's own counters (deliveries, acks, rejects, settle latency).
     public var consumerCounters: AMQPConsumerCounters { consumer.counters }
+
+    /// Store jobs queued and not yet taken.
+    public var queuedJobs: Int { core.lock.withLock { $0.queuedJobs } }
 
     /// Deliveries queued for the store thread and not yet taken.
     public var queuedDeliveries: Int { core.lock.withLock { $0.queued } }

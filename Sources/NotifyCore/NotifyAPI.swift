@@ -12,7 +12,8 @@
 //
 // Handlers run on the loop; store work runs on the store thread (LoopStore) and the answer
 // is written after the hop back. Errors are `{"error":"<name>"}`; store failures answer 503
-// without detail (the detail goes to the log).
+// without detail (the detail goes to the log), or 503 `busy` with Retry-After: 1 when the
+// store job queue is full.
 import HTTP1
 import IOCore
 import Store
@@ -147,7 +148,15 @@ public struct NotifyAPI {
         }
     }
 
+    /// A full store job queue is overload, not a failure: 503 `busy` with Retry-After, and
+    /// no log line (a flood would otherwise also flood the log).
     private func storeFailed(_ res: HTTPResponder, _ what: String, _ error: any Error) {
+        if error is StoreQueueFull {
+            let r = AuthRejection(.serviceUnavailable, "busy")
+            var headers = r.headers
+            headers.add(name: "Retry-After", value: "1")
+            return res.respond(r.status, headers: headers, body: r.body)
+        }
         log?("REST \(what) failed: \(error)")
         reject(res, .serviceUnavailable, "store_unavailable")
     }

@@ -28,6 +28,10 @@ public final class NotifyMetrics: Sendable {
     public let brokerReconnects = Atomic<Int>(0)
     /// 1 while the consumer is connected to the broker (for /readyz too).
     public let brokerConnected = Atomic<Int>(0)
+    /// Gauge: store jobs (front reads and read-marks) queued for the store thread.
+    public let storeJobsQueued = Atomic<Int>(0)
+    /// Store jobs refused because the queue was full.
+    public let storeJobsRejected = Atomic<Int>(0)
     /// Store batch latency: from taking the batch off the queue to its commit.
     public let storeBatchLatency = LatencyHistogram()
 
@@ -37,6 +41,8 @@ public final class NotifyMetrics: Sendable {
     /// Gauges: open connections and authenticated sessions.
     public let connections = Atomic<Int>(0)
     public let sessions = Atomic<Int>(0)
+    /// Client messages refused by the per-session rate limit.
+    public let clientMessagesRateLimited = Atomic<Int>(0)
 
     public init() {}
 
@@ -61,6 +67,9 @@ public final class NotifyMetrics: Sendable {
         family("notifications_pruned_total", "counter", "Notifications removed by retention.", c(notificationsPruned))
         family("broker_reconnects_total", "counter", "Broker connections after the first.", c(brokerReconnects))
         family("broker_connected", "gauge", "1 while the consumer is connected.", c(brokerConnected))
+        family("store_jobs_queued", "gauge", "Store jobs queued for the store thread.", c(storeJobsQueued))
+        family("store_jobs_rejected_total", "counter", "Store jobs refused because the job queue was full.",
+               c(storeJobsRejected))
         storeBatchLatency.render(into: &out, name: "notifyd_store_batch_seconds",
                                  help: "Store batch latency from dequeue to commit.")
         family("notifications_delivered_total", "counter", "Notifications written to live sessions.",
@@ -69,6 +78,8 @@ public final class NotifyMetrics: Sendable {
                c(slowConsumerCloses))
         family("connections", "gauge", "Open connections.", c(connections))
         family("sessions", "gauge", "Authenticated WebSocket sessions.", c(sessions))
+        family("client_messages_rate_limited_total", "counter", "Client messages refused by the per-session rate limit.",
+               c(clientMessagesRateLimited))
         return out
     }
 }

@@ -49,6 +49,14 @@ public struct NotifydConfig: Sendable {
     public var expirySweep: Duration = .seconds(1)
     /// Invalid client messages a session may send before it is closed with 1008.
     public var maxInvalidMessages = 10
+    /// Client messages per session: `clientRate` per second sustained, bursts of
+    /// `clientBurst` (ClientRateLimit). A message over the limit is answered `rate_limited`
+    /// and counts as an invalid message, so sustained abuse closes the session with 1008.
+    public var clientRate = 10
+    public var clientBurst = 20
+    /// Store jobs (REST and WebSocket reads and read-marks) queued for the store thread at
+    /// most; past it a request is refused at once (REST 503 + Retry-After, WebSocket `busy`).
+    public var maxStoreJobs = 10_000
 
     public var logLevel = Log.Level.info
 
@@ -86,6 +94,9 @@ public struct NotifydConfig: Sendable {
         maxConnectionsPerUser = try env.int("INSTAVERSE_NOTIFYD_MAX_CONNECTIONS_PER_USER", default: maxConnectionsPerUser,
                                             range: 1...1024)
         backlogLimit = try env.int("INSTAVERSE_NOTIFYD_BACKLOG_LIMIT", default: backlogLimit, range: 1...10_000)
+        clientRate = try env.int("INSTAVERSE_NOTIFYD_CLIENT_RATE", default: clientRate, range: 1...100)
+        clientBurst = try env.int("INSTAVERSE_NOTIFYD_CLIENT_BURST", default: clientBurst, range: 1...300)
+        maxStoreJobs = try env.int("INSTAVERSE_NOTIFYD_MAX_STORE_JOBS", default: maxStoreJobs, range: 1...1_000_000)
         expirySweep = .milliseconds(try env.int("INSTAVERSE_NOTIFYD_EXPIRY_SWEEP_MS", default: 1000, range: 10...60_000))
         let levelName = env.string("INSTAVERSE_LOG_LEVEL", default: "info")
         guard let level = Log.Level(name: levelName) else {
@@ -115,6 +126,7 @@ public struct NotifydConfig: Sendable {
         c.capPerUser = capPerUser
         c.pruneInterval = pruneInterval
         c.stopTimeout = stopTimeout
+        c.maxQueuedJobs = maxStoreJobs
         c.log = log
         return c
     }

@@ -36,6 +36,12 @@ public struct NotificationPipelineConfig: Sendable {
     /// the broker. Past it the rest is abandoned unacked (the broker redelivers it, the
     /// store dedupes it), so a stuck disk cannot hold the daemon's shutdown forever.
     public var stopTimeout: Duration = .seconds(10)
+    /// Store jobs (`perform`) queued at most; past it `perform` fails at once with
+    /// `StoreQueueFull`, so a flood of front requests cannot grow memory without bound.
+    public var maxQueuedJobs = 10_000
+    /// Jobs the store thread runs between two ingest batches at most, so a long job queue
+    /// delays delivery by a bounded amount instead of starving it.
+    public var maxJobsPerTurn = 256
     /// SQLite busy timeout: how long a write waits for a lock before it fails (and is retried).
     public var sqliteBusyTimeoutMs: Int32 = 5000
     /// Where the pipeline logs store errors and poison messages; nil: silent.
@@ -51,6 +57,12 @@ public struct NotificationPipelineConfig: Sendable {
         consumer.prefetch = 2000
         self.store = store
     }
+}
+
+/// `perform` refused a job because `maxQueuedJobs` are already queued (overload: retry later).
+public struct StoreQueueFull: Error, Sendable, Equatable, CustomStringConvertible {
+    public init() {}
+    public var description: String { "the store job queue is full" }
 }
 
 public enum NotificationPipelineError: Error, Sendable, CustomStringConvertible {

@@ -24,7 +24,9 @@ final class PipelineCore: Sendable {
         var queue: [AMQPDelivery] = []
         /// Index of the first unconsumed element of `queue` (taking a batch does not shift).
         var head = 0
+        /// Store jobs in arrival order from `jobHead` on (taking a turn's share does not shift).
         var jobs: [StoreJob] = []
+        var jobHead = 0
         var phase = Phase.running
         /// Deliveries are accepted only between start and stop.
         var intakeOpen = false
@@ -41,7 +43,27 @@ final class PipelineCore: Sendable {
         var settledThrough: UInt64 = 0
 
         var queued: Int { queue.count - head }
-        var hasWork: Bool { head < queue.count || !jobs.isEmpty }
+        var queuedJobs: Int { jobs.count - jobHead }
+        var hasWork: Bool { head < queue.count || jobHead < jobs.count }
+
+        /// Takes up to `limit` jobs, oldest first.
+        mutating func takeJobs(_ limit: Int) -> [StoreJob] {
+            let n = min(limit, queuedJobs)
+            let taken = Array(jobs[jobHead..<(jobHead + n)])
+            jobHead += n
+            if jobHead == jobs.count {
+                jobs.removeAll(keepingCapacity: true)
+                jobHead = 0
+            } else if jobHead >= 4096 && jobHead * 2 >= jobs.count {
+                // Compact now and then: the taken prefix would otherwise hold dead closures.
+                jobs.removeFirst(jobHead)
+                jobHead = 0
+            }
+            return taken
+        }
+
+        /// Takes every queued job (stop, abandon).
+        mutating func takeAllJobs() -> [StoreJob] { takeJobs(queuedJobs) }
     }
 
     let lock = ConditionLock(State())

@@ -27,7 +27,8 @@ public protocol SessionTransport: AnyObject {
 ///
 /// Layout: identity, the delivery cursor, the transport, the next session of the same user
 /// (the hub's per-user list is intrusive), the loading buffer (empty, i.e. no storage,
-/// outside `.loading`), then the expiry and four one-byte fields.
+/// outside `.loading`), then the expiry, the flags, the invalid-message count and the rate
+/// limiter's 16-bit clock.
 public final class Session {
     enum Phase: UInt8 {
         /// Registered, waiting for its backlog read: live notifications are buffered in
@@ -49,21 +50,38 @@ public final class Session {
     var buffered: [Notification] = []
     /// The token's exp in seconds since the epoch, clamped to 0...UInt32.max (year 2106).
     let expiry: UInt32
-    var phase: Phase = .loading
-    /// Whether the client gave a cursor (`since`); its value is the initial `lastSentId`.
-    let hasSince: Bool
+    /// phase (bits 0-1), registered (bit 2), hasSince (bit 3): one byte, so that the rate
+    /// limiter's two bytes fit in the same 72-byte allocation.
+    private var flags: UInt8
     /// Invalid client messages so far (saturates; the limit is far below 255).
     var invalidMessages: UInt8 = 0
-    /// Whether the session is in the hub's per-user list.
-    var registered = false
+    /// The rate limiter's state (ClientRateLimit): the theoretical arrival time of the next
+    /// message, in the limiter's 10 ms ticks, wrapping every 655 s.
+    var rateTAT: UInt16 = 0
 
     public init(grant: SessionGrant, transport: (any SessionTransport)? = nil) {
         userId = grant.userId
         expiry = UInt32(clamping: grant.tokenExpiry)
-        hasSince = grant.since != nil
+        flags = Phase.loading.rawValue | (grant.since != nil ? Self.hasSinceBit : 0)
         lastSentId = grant.since ?? 0
         self.transport = transport
     }
+
+    private static let phaseMask: UInt8 = 0b11
+    private static let registeredBit: UInt8 = 0b100
+    private static let hasSinceBit: UInt8 = 0b1000
+
+    var phase: Phase {
+        get { Phase(rawValue: flags & Self.phaseMask) ?? .closed }
+        set { flags = (flags & ~Self.phaseMask) | newValue.rawValue }
+    }
+    /// Whether the session is in the hub's per-user list.
+    var registered: Bool {
+        get { flags & Self.registeredBit != 0 }
+        set { flags = newValue ? flags | Self.registeredBit : flags & ~Self.registeredBit }
+    }
+    /// Whether the client gave a cursor (`since`); its value is the initial `lastSentId`.
+    var hasSince: Bool { flags & Self.hasSinceBit != 0 }
 
     /// The token's exp in seconds since the epoch (clamped to year 2106).
     public var tokenExpiry: Int64 { Int64(expiry) }

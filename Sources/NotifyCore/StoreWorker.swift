@@ -1,8 +1,9 @@
 // The store thread's loop. The worker is created on that thread, owns the store (not
 // Sendable) and is never shared.
 //
-// Each turn: run the queued jobs (front reads and read-marks: short, latency-sensitive),
-// then take up to maxBatch queued deliveries and handle them as one group commit:
+// Each turn: run up to maxJobsPerTurn queued jobs (front reads and read-marks: short,
+// latency-sensitive; bounded so that a flood of read-marks delays ingest by a bounded amount
+// and cannot starve delivery), then take up to maxBatch queued deliveries and handle them as one group commit:
 //   decode (undecodable: reject, dead-lettered once) -> map -> insert all in ONE transaction
 //   -> apply user.deleted -> ack up to the last tag -> hand the new notifications to deliver.
 // A failed write is retried with backoff and nothing is acked meanwhile: never dropped.
@@ -54,21 +55,22 @@ final class StoreWorker {
     /// Runs until stop() drained the queue or the pipeline is abandoned; closes the store.
     func run() {
         let maxBatch = max(config.maxBatch, 1)
+        let maxJobs = max(config.maxJobsPerTurn, 1)
+        let metrics = self.metrics
         loop: while true {
             let turn = core.lock.wait(until: { s in
                 if case .running = s.phase { return s.hasWork }
                 return true
             }, deadlineNanos: nextPruneAt) { s -> Turn in
                 if case .abandoning = s.phase {
-                    let jobs = s.jobs
-                    s.jobs.removeAll()
+                    let jobs = s.takeAllJobs()
                     s.queue.removeAll()
                     s.head = 0
                     s.storeOpen = false
                     return .abandon(jobs)
                 }
-                let jobs = s.jobs
-                s.jobs.removeAll(keepingCapacity: true)
+                let jobs = s.takeJobs(maxJobs)
+                metrics.storeJobsQueued.store(s.queuedJobs, ordering: .relaxed)
                 let n = min(maxBatch, s.queued)
                 let batch = Array(s.queue[s.head..<(s.head + n)])
                 s.head += n
@@ -95,9 +97,8 @@ final class StoreWorker {
         let late = core.lock.withLock(notify: true) { s -> [StoreJob] in
             s.storeThreadDone = true
             s.storeOpen = false
-            let jobs = s.jobs
-            s.jobs.removeAll()
-            return jobs
+            metrics.storeJobsQueued.store(0, ordering: .relaxed)
+            return s.takeAllJobs()
         }
         for job in late { job.fail(StoreError.closed) }
     }

@@ -32,6 +32,8 @@ import NotifyCore
             "INSTAVERSE_NOTIFYD_OUTBOUND_LIMIT_BYTES": "4096", "INSTAVERSE_NOTIFYD_BACKLOG_LIMIT": "7",
             "INSTAVERSE_NOTIFYD_MAX_CONNECTIONS_PER_USER": "2", "INSTAVERSE_STORE_SYNC": "normal",
             "INSTAVERSE_LOG_LEVEL": "debug",
+            "INSTAVERSE_NOTIFYD_CLIENT_RATE": "5", "INSTAVERSE_NOTIFYD_CLIENT_BURST": "8",
+            "INSTAVERSE_NOTIFYD_MAX_STORE_JOBS": "99",
         ]))
         #expect(c.host == "0.0.0.0")
         #expect(c.port == 0)
@@ -44,12 +46,14 @@ import NotifyCore
         #expect(c.keys.current.kid == "new")
         #expect(c.keys.kids == ["new", "old"])
         #expect(c.logLevel == .debug)
+        #expect(c.clientRate == 5 && c.clientBurst == 8 && c.maxStoreJobs == 99)
+        #expect(try c.pipelineConfig(log: nil).maxQueuedJobs == 99)
     }
 
     @Test(arguments: [
         ("INSTAVERSE_NOTIFYD_PORT", "70000"), ("INSTAVERSE_NOTIFYD_PORT", "x"),
         ("INSTAVERSE_STORE_SYNC", "off"), ("INSTAVERSE_LOG_LEVEL", "loud"),
-        ("INSTAVERSE_NOTIFYD_BACKLOG_LIMIT", "0"),
+        ("INSTAVERSE_NOTIFYD_BACKLOG_LIMIT", "0"), ("INSTAVERSE_NOTIFYD_CLIENT_RATE", "0"),
     ])
     func malformedValuesAreErrorsNamingTheVariable(name: String, value: String) {
         do {

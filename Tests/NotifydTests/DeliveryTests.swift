@@ -140,6 +140,36 @@ import Store
         #expect(s.waitForClose() == 1008)
         daemon.expectCleanExit()
     }
+
+    @Test func aFloodOfReadMessagesIsRateLimitedAndClosedWhileOthersStillGetDelivery() throws {
+        let lane = try DaemonLane()
+        defer { lane.cleanUp() }
+        let daemon = try NotifydProcess(lane: lane)
+        let feed = try EventFeed(lane: lane)
+        let net = try ClientLoop()
+        defer { net.stop() }
+        let abuser = try net.connect(port: daemon.port, path: "/ws?userId=46",
+                                     headers: [("Authorization", "Bearer \(try TestTokens.token(user: 46))")])
+        let other = try net.connect(port: daemon.port, path: "/ws?userId=47",
+                                    headers: [("Authorization", "Bearer \(try TestTokens.token(user: 47))")])
+        try #require(abuser.waitForMessages(1) && other.waitForMessages(1))
+        for i in 1...200 { abuser.send(#"{"type":"read","ids":[\#(i)]}"#) }
+        #expect(abuser.waitForClose() == 1008)
+        // The burst (20) passed; then rate_limited, ten of them, and the eleventh closed it.
+        let errors = abuser.messages.filter { $0["type"] as? String == "error" }.compactMap { $0["error"] as? String }
+        #expect(errors.count == 10 && errors.allSatisfy { $0 == "rate_limited" }, "\(errors)")
+        // Another user's live delivery still arrives.
+        try feed.publish([like(post: 1, by: 300, owner: 47)])
+        #expect(other.waitForMessages(2))
+        #expect(other.messages.last?["type"] as? String == "notification")
+        #expect(other.isOpen)
+        let metrics = try HTTP.get(port: daemon.port, "/metrics").text
+        #expect(metrics.contains("notifyd_client_messages_rate_limited_total "))
+        #expect(!metrics.contains("notifyd_client_messages_rate_limited_total 0\n"))
+        #expect(metrics.contains("# TYPE notifyd_store_jobs_queued gauge"))
+        #expect(metrics.contains("notifyd_store_jobs_rejected_total 0"))
+        daemon.expectCleanExit()
+    }
 }
 
 /// The caller's unreadCount through REST.

@@ -82,11 +82,12 @@ struct HubFixture {
     let hub: Hub
     let metrics = NotifyMetrics()
 
-    init(limit: Int = 16, backlog: Int = 500) throws {
+    init(limit: Int = 16, backlog: Int = 500, configure: (inout NotifydConfig) -> Void = { _ in }) throws {
         loop = try EventLoop()
         var config = NotifydConfig(keys: try JWTKeySet(current: try JWTKey(kid: "k", secret: Array(repeating: 7, count: 32))))
         config.maxConnectionsPerUser = limit
         config.backlogLimit = backlog
+        configure(&config)
         hub = Hub(loop: loop, store: store, config: config, metrics: metrics)
     }
 
