@@ -46,7 +46,7 @@ let package = Package(
         // The event contract shared by every publisher and notifyd.
         .target(name: "Events"),
         // AMQP on rabbitmq-c: consumer and publisher threads.
-        .target(name: "AMQP", dependencies: ["CRabbitMQ", "Events"]),
+        .target(name: "AMQP", dependencies: ["CRabbitMQ", "IOCore", "Events"]),
         // PostgreSQL through libpq, the outbox and its relay.
         .target(name: "PG", dependencies: ["CPQ"]),
         // What every daemon shares: configuration from the environment, logging, sd_notify.
@@ -65,7 +65,7 @@ let package = Package(
 
         // Tests find the private servers through environment variables (scripts/servers.sh).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "TestSupport"]),
         .testTarget(name: "PGTests", dependencies: ["PG", "TestSupport"]),
         .testTarget(name: "TokensTests", dependencies: ["Tokens", "COpenSSL"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "CSQLite"]),

@@ -13,6 +13,7 @@
 // - Settlements with a tag of an older connection, or one already settled, are ignored and
 //   counted in `counters.ignoredSettlements`.
 import Synchronization
+import IOCore
 
 public final class AMQPConsumer: Sendable {
     public let config: AMQPConsumerConfig

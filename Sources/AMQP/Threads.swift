@@ -1,37 +1,7 @@
-// A joinable thread and a wake-up pipe: what the consumer needs from the OS.
+// The consumer thread's wake-up pipe (the thread itself is IOCore.JoinableThread).
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// A started pthread that can be joined once.
-struct JoinableThread: Sendable {
-    let id: pthread_t
-
-    private final class Body {
-        let run: @Sendable () -> Void
-        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
-    }
-
-    /// Starts `body` on a new thread; returns nil when pthread_create fails.
-    static func start(_ body: @escaping @Sendable () -> Void) -> JoinableThread? {
-        let ctx = Unmanaged.passRetained(Body(body)).toOpaque()
-        var tid = pthread_t()
-        let rc = pthread_create(&tid, nil, { raw in
-            guard let raw else { return nil }
-            Unmanaged<Body>.fromOpaque(raw).takeRetainedValue().run()
-            return nil
-        }, ctx)
-        guard rc == 0 else {
-            Unmanaged<Body>.fromOpaque(ctx).release()
-            return nil
-        }
-        return JoinableThread(id: tid)
-    }
-
-    var isCurrent: Bool { pthread_equal(pthread_self(), id) != 0 }
-
-    func join() { pthread_join(id, nil) }
-}
 
 /// A non-blocking pipe: any thread writes a byte to wake the thread polling the read end.
 /// Writes coalesce (a full pipe already means "wake up").

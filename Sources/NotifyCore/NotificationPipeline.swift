@@ -19,6 +19,7 @@
 // new one to start again. stop() must be called before the last reference goes away: the
 // threads keep the pipeline's parts alive until then.
 import AMQP
+import IOCore
 import Store
 import Synchronization
 
@@ -29,7 +30,7 @@ public final class NotificationPipeline: Sendable {
     let consumer: AMQPConsumer
     let deliver: @Sendable ([Notification]) -> Void
 
-    private enum Stage: Sendable { case idle, started(PipelineThread), stopped }
+    private enum Stage: Sendable { case idle, started(JoinableThread), stopped }
     private let stage = Mutex(Stage.idle)
 
     /// `deliver` receives each committed batch's newly stored notifications (duplicates and
@@ -65,7 +66,7 @@ public final class NotificationPipeline: Sendable {
         }
         guard fresh else { throw .alreadyStarted }
         let (core, consumer, config, metrics, deliver) = (self.core, self.consumer, self.config, self.metrics, self.deliver)
-        let thread = PipelineThread.start {
+        let thread = JoinableThread.start {
             switch StoreWorker.open(config.store, busyTimeoutMs: config.sqliteBusyTimeoutMs) {
             case let .failure(error):
                 core.lock.withLock(notify: true) { s in
@@ -174,8 +175,8 @@ public final class NotificationPipeline: Sendable {
     public var queuedDeliveries: Int { core.lock.withLock { $0.queued } }
 
     @discardableResult
-    private func takeThread() -> PipelineThread? {
-        stage.withLock { s -> PipelineThread? in
+    private func takeThread() -> JoinableThread? {
+        stage.withLock { s -> JoinableThread? in
             guard case let .started(thread) = s else { return nil }
             s = .stopped
             return thread

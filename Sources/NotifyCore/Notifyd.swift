@@ -29,7 +29,7 @@ public final class Notifyd {
     private var expiryTimer: LoopTimer?
     public private(set) var isShuttingDown = false
     /// The helper thread that stops the pipeline at shutdown.
-    private var stopThread: PipelineThread?
+    private var stopThread: JoinableThread?
     /// The WebSocket server on `server`'s upgrade hook (set at the end of init).
     private(set) var webSockets: WebSocketServer?
 
@@ -115,7 +115,7 @@ public final class Notifyd {
         let me = LoopBound(self, loop: loop)
         // The stop blocks (drain, commit, acks), so it runs off the loop; the thread ends
         // right after handing back, and is joined then.
-        stopThread = PipelineThread.start {
+        stopThread = JoinableThread.start {
             pipeline.stop()
             sender.execute { loop in
                 let daemon = me.value(on: loop)

@@ -76,30 +76,3 @@ extension Duration {
     }
 }
 
-/// A started pthread, joined once by its owner.
-struct PipelineThread: Sendable {
-    let id: pthread_t
-
-    private final class Body {
-        let run: @Sendable () -> Void
-        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
-    }
-
-    /// Starts `body` on a new thread; nil when pthread_create fails.
-    static func start(_ body: @escaping @Sendable () -> Void) -> PipelineThread? {
-        let ctx = Unmanaged.passRetained(Body(body)).toOpaque()
-        var tid = pthread_t()
-        let rc = pthread_create(&tid, nil, { raw in
-            guard let raw else { return nil }
-            Unmanaged<Body>.fromOpaque(raw).takeRetainedValue().run()
-            return nil
-        }, ctx)
-        guard rc == 0 else {
-            Unmanaged<Body>.fromOpaque(ctx).release()
-            return nil
-        }
-        return PipelineThread(id: tid)
-    }
-
-    func join() { pthread_join(id, nil) }
-}

@@ -1,45 +1,14 @@
 // sd_notify messages checked on a real AF_UNIX datagram socket, as systemd would read them.
 import Testing
+import TestSupport
 @testable import Daemon
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A bound datagram socket standing in for systemd's notify socket.
-final class NotifySocket {
-    let path: String
-    let fd: Int32
-
-    init() throws {
-        path = "/tmp/instaverse-notify-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).sock"
-        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        try #require(fd >= 0)
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        withUnsafeMutableBytes(of: &addr.sun_path) { dst in bytes.withUnsafeBytes { dst.copyMemory(from: $0) } }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        try #require(rc == 0)
-        // Reads wait at most 2 s: a missing message fails the test instead of hanging it.
-        var tv = timeval(tv_sec: 2, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-    }
-
-    deinit { close(fd); unlink(path) }
-
-    func receive() -> String? {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let n = recv(fd, &buffer, buffer.count, 0)
-        guard n > 0 else { return nil }
-        return String(decoding: buffer[0..<n], as: UTF8.self)
-    }
-}
-
 @Suite struct SystemdNotifyTests {
     @Test func readyAndWatchdogReachTheSocket() throws {
-        let sock = try NotifySocket()
+        let sock = try NotifySocket(timeoutSeconds: 2)
         let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": sock.path, "WATCHDOG_USEC": "2000000"])
         #expect(notifier.watchdogIntervalMicros == 1_000_000)
         #expect(notifier.ready(status: "listening on 5004"))

@@ -2,38 +2,7 @@
 // socket, SIGTERM closing sessions with 1001 and exiting 0, expired tokens closing sessions.
 import Foundation
 import Testing
-
-/// A bound AF_UNIX datagram socket standing in for systemd's notify socket.
-final class NotifySocket {
-    let path: String
-    let fd: Int32
-
-    init() throws {
-        path = "/tmp/notifyd-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).sock"
-        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        try #require(fd >= 0)
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        withUnsafeMutableBytes(of: &addr.sun_path) { dst in bytes.withUnsafeBytes { dst.copyMemory(from: $0) } }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        try #require(rc == 0)
-        var tv = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-    }
-
-    deinit { close(fd); unlink(path) }
-
-    /// The next datagram, or nil after the 10 s receive timeout.
-    func receive() -> String? {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let n = recv(fd, &buffer, buffer.count, 0)
-        guard n > 0 else { return nil }
-        return String(decoding: buffer[0..<n], as: UTF8.self)
-    }
-}
+import TestSupport
 
 @Suite struct LifecycleTests {
     @Test func sdNotifyReadyWatchdogAndStopping() throws {
