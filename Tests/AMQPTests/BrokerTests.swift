@@ -162,8 +162,9 @@ import TestSupport
         struct Progress {
             var confirmed = Set<String>(), unexpected: [String] = []
             var retried = 0, failures = 0, firstPartDone = false, done = false
+            var brokerDown = false
         }
-        let progress = Observed(Progress())
+        let progress = Watched(Progress())
         let thread = Thread {
             guard let config = try? AMQPPublisherConfig(url: url) else { return }
             let publisher = AMQPPublisher(config: config)
@@ -187,6 +188,9 @@ import TestSupport
                     if !batch.isEmpty { progress.wait(seconds: 0.2) { _ in false } }
                 }
                 if chunk + batchSize == firstPart { progress.update { $0.firstPartDone = true } }
+                // Hold the rest until the broker is down, so part of the stream meets the outage
+                // however fast the first part went (before, this raced the broker's stop).
+                if chunk + batchSize == 2 * firstPart { progress.wait(seconds: 60) { $0.brokerDown } }
                 // Pace the rest (at most ~5,000/s) so that the broker stops mid-stream.
                 if chunk + batchSize >= firstPart { progress.wait(seconds: 0.02) { _ in false } }
             }
@@ -199,6 +203,8 @@ import TestSupport
         #expect(record.wait(seconds: 30) { r in
             r.states.contains { if case .disconnected = $0 { true } else { false } }
         }, "the consumer did not notice the broker going away")
+        progress.update { $0.brokerDown = true }
+        #expect(progress.wait(seconds: 30) { $0.failures + $0.retried > 0 }, "the publisher did not meet the outage")
         #expect(broker.start())
 
         #expect(progress.wait(seconds: 120) { $0.done }, "the publisher did not finish")
