@@ -6,60 +6,6 @@ import AMQP
 import Events
 import TestSupport
 
-/// A value guarded by a pthread mutex, with a condition variable broadcast on every update.
-/// @unchecked Sendable: `state` is only read or written with `mutex` held.
-final class Observed<State>: @unchecked Sendable {
-    private var state: State
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-
-    init(_ initial: State) {
-        state = initial
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(cond, nil)
-    }
-
-    deinit {
-        pthread_cond_destroy(cond)
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-        cond.deallocate()
-    }
-
-    func update<R>(_ body: (inout State) -> R) -> R {
-        pthread_mutex_lock(mutex)
-        defer {
-            pthread_cond_broadcast(cond)
-            pthread_mutex_unlock(mutex)
-        }
-        return body(&state)
-    }
-
-    func read<R>(_ body: (State) -> R) -> R {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return body(state)
-    }
-
-    /// Waits until `predicate` holds or `seconds` pass; re-checks at least every `poll`
-    /// seconds so conditions outside `state` (counters of another object) are seen too.
-    /// Returns whether the predicate held.
-    @discardableResult
-    func wait(seconds: Double, poll: Double = 0.01, until predicate: (State) -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        while !predicate(state) {
-            let now = Date()
-            if now >= deadline { return false }
-            let until = min(deadline, now.addingTimeInterval(poll)).timeIntervalSince1970
-            var ts = timespec(tv_sec: Int(until), tv_nsec: Int((until - floor(until)) * 1e9))
-            pthread_cond_timedwait(cond, mutex, &ts)
-        }
-        return true
-    }
-}
-
 /// What a test consumer saw.
 struct Record {
     var ids = Set<String>()
@@ -74,12 +20,12 @@ struct Record {
 /// A consumer that decodes every delivery as an Event, records good ones by message id,
 /// rejects undecodable ones, and acks each batch from the consumer thread's callback.
 func startRecordingConsumer(queue: String, keys: [String], heartbeat: Int = 10,
-                            ackFromCallback: Bool = true) throws -> (AMQPConsumer, Observed<Record>) {
+                            ackFromCallback: Bool = true) throws -> (AMQPConsumer, Watched<Record>) {
     var config = try AMQPConsumerConfig(url: try Servers.amqpURL(), queue: queue, bindingKeys: keys)
     config.heartbeatSeconds = heartbeat
     config.reconnectMaxDelay = .seconds(1)
-    let record = Observed(Record())
-    let box = Observed<AMQPConsumer?>(nil)
+    let record = Watched(Record())
+    let box = Watched<AMQPConsumer?>(nil)
     let consumer = try AMQPConsumer(config: config, onState: { state in
         record.update { $0.states.append(state) }
     }, onBatch: { batch in

@@ -9,65 +9,6 @@ import NotifyCore
 import Store
 import TestSupport
 
-/// A value guarded by a pthread mutex, broadcast on every update.
-/// @unchecked Sendable: `state` is only touched with `mutex` held.
-final class Watched<State>: @unchecked Sendable {
-    private var state: State
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-
-    init(_ initial: State) {
-        state = initial
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(cond, nil)
-    }
-
-    deinit {
-        pthread_cond_destroy(cond)
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-        cond.deallocate()
-    }
-
-    func update<R>(_ body: (inout State) -> R) -> R {
-        pthread_mutex_lock(mutex)
-        defer {
-            pthread_cond_broadcast(cond)
-            pthread_mutex_unlock(mutex)
-        }
-        return body(&state)
-    }
-
-    func read<R>(_ body: (State) -> R) -> R {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return body(state)
-    }
-
-    /// Waits until `predicate` holds or `seconds` pass, re-checking every `poll` seconds so
-    /// conditions on other objects (metrics, the broker) are seen too.
-    @discardableResult
-    func wait(seconds: Double, poll: Double = 0.01, until predicate: (State) -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        while !predicate(state) {
-            let now = Date()
-            if now >= deadline { return false }
-            let until = min(deadline, now.addingTimeInterval(poll)).timeIntervalSince1970
-            var ts = timespec(tv_sec: Int(until), tv_nsec: Int((until - floor(until)) * 1e9))
-            pthread_cond_timedwait(cond, mutex, &ts)
-        }
-        return true
-    }
-}
-
-/// Waits for a condition outside any Watched value.
-@discardableResult
-func eventually(seconds: Double, _ predicate: () -> Bool) -> Bool {
-    Watched(0).wait(seconds: seconds) { _ in predicate() }
-}
-
 /// What a test's deliver callback saw.
 struct Delivered {
     var notifications: [Store.Notification] = []

@@ -3,6 +3,7 @@
 // client ack/read messages changing the store.
 import Foundation
 import Testing
+import TestSupport
 import Store
 
 @Suite struct DeliveryTests {

@@ -3,6 +3,7 @@
 // token carriers all open a session; the per-user limit answers 429; tokens never reach the log.
 import Foundation
 import Testing
+import TestSupport
 
 @Suite(.serialized) struct HandshakeTests {
     @Test func refusalsComeBeforeTheUpgrade() throws {

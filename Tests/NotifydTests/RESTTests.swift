@@ -2,6 +2,7 @@
 // WebSocket, with nothing changed by a denied call), read, read-all, paging, probes.
 import Foundation
 import Testing
+import TestSupport
 
 @Suite struct RESTTests {
     @Test func everyEndpointServesOnlyTheCallersData() throws {

@@ -157,17 +157,6 @@ enum HTTPTestClient {
     }
 }
 
-/// Waits until `condition` holds, re-checking every 20 ms, at most `seconds`.
-func eventually(seconds: Double = 15, _ condition: () throws -> Bool) rethrows -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if try condition() { return true }
-        // A bounded wait on nothing: the condition lives in another process or thread.
-        _ = DispatchSemaphore(value: 0).wait(timeout: .now() + .milliseconds(20))
-    }
-    return try condition()
-}
-
 /// Records every event delivered to a test queue bound to `keys` on instaverse.events.
 final class EventRecorder: Sendable {
     let queue: String

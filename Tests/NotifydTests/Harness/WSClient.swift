@@ -5,6 +5,7 @@ import Foundation
 import IOCore
 import Synchronization
 import Testing
+import TestSupport
 import Web
 import WebSocket
 
