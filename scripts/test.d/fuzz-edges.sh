@@ -12,9 +12,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 OUT="${FUZZ_OUT:-$ROOT/.build/fuzz-edges}"
-SECONDS_TO_RUN="${FUZZ_SECONDS:-30}"
 M="$OUT/modules"
-mkdir -p "$OUT/corpus" "$M" "$ROOT/fuzz-out"
+mkdir -p "$OUT" "$M"
 FLAGS=(-sanitize=fuzzer,address -parse-as-library -O -swift-version 6)
 
 build_module() {  # name, extra flags..., then sources after --
@@ -41,15 +40,4 @@ echo "fuzz-edges: building"
         "$M/HTTP1.o" "$M/Tokens.o" "$M/Events.o" -lcrypto -lrabbitmq -o "$OUT/fuzz-edges"
 } >"$OUT/build.log" 2>&1 || { grep -v "Cannot export local symbol" "$OUT/build.log"; echo "fuzz-edges: build FAILED"; exit 1; }
 
-cp Fuzz/Edges/corpus/* "$OUT/corpus/"
-echo "fuzz-edges: running ${SECONDS_TO_RUN}s${FUZZ_EDGES_MODES:+ (modes $FUZZ_EDGES_MODES)}"
-# A crashing Swift binary can hang in the backtracer: disable it, and bound the run.
-set +e
-SWIFT_BACKTRACE=enable=no timeout -k 10 $((SECONDS_TO_RUN + 120)) "$OUT/fuzz-edges" \
-    -max_total_time="$SECONDS_TO_RUN" -max_len=9000 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-    -artifact_prefix="$ROOT/fuzz-out/edges-" "$OUT/corpus" >"$OUT/log" 2>&1
-rc=$?
-set -e
-grep -E "^(stat::number_of_executed_units|stat::average_exec_per_sec|stat::new_units_added|stat::peak_rss_mb)" "$OUT/log" || true
-if [ $rc -ne 0 ]; then tail -40 "$OUT/log"; echo "fuzz-edges: FAILED (exit $rc); inputs in fuzz-out/"; exit 1; fi
-echo "fuzz-edges: clean"
+exec scripts/fuzz-run.sh fuzz-edges "$OUT/fuzz-edges" 9000 Fuzz/Edges/corpus

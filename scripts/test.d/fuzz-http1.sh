@@ -5,7 +5,6 @@
 # FUZZ_SECONDS (default 30) sets the run time.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-SECS="${FUZZ_SECONDS:-30}"
 WORK="$(mktemp -d /tmp/fuzz-http1.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
 
@@ -15,13 +14,4 @@ swiftc -sanitize=fuzzer,address -parse-as-library -O -swift-version 6 \
     "$ROOT"/Sources/HTTP1/*.swift "$ROOT"/Fuzz/HTTP1/Main.swift -o "$WORK/fuzz-http1" \
     2> >(grep -v "Cannot export local symbol" >&2)
 
-mkdir -p "$WORK/corpus" "$ROOT/fuzz-out"
-cp "$ROOT"/Fuzz/HTTP1/corpus/* "$WORK/corpus/"
-echo "fuzzing HTTP1 for ${SECS}s"
-# A crashing Swift binary can hang in the backtracer: disable it, and bound the run.
-SWIFT_BACKTRACE=enable=no timeout -k 10 $((SECS + 120)) "$WORK/fuzz-http1" \
-    -max_total_time="$SECS" -max_len=4096 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-    -artifact_prefix="$ROOT/fuzz-out/http1-" "$WORK/corpus" > "$WORK/log" 2>&1 && status=0 || status=$?
-if [ "$status" -ne 0 ]; then tail -n 40 "$WORK/log"; echo "fuzz-http1: FAILED (status $status)"; fi
-grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::average_exec_per_sec|stat::new_units_added|stat::peak_rss_mb)" "$WORK/log" || true
-exit $status
+"$ROOT/scripts/fuzz-run.sh" fuzz-http1 "$WORK/fuzz-http1" 4096 "$ROOT/Fuzz/HTTP1/corpus"

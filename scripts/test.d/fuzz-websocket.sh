@@ -8,8 +8,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 OUT="${FUZZ_OUT:-$ROOT/.build/fuzz-websocket}"
-SECONDS_TO_RUN="${FUZZ_SECONDS:-30}"
-mkdir -p "$OUT/corpus"
+mkdir -p "$OUT"
 
 echo "fuzz-websocket: building"
 swiftc -sanitize=fuzzer,address -parse-as-library -O -swift-version 6 -module-name WebSocket \
@@ -18,19 +17,4 @@ swiftc -sanitize=fuzzer,address -parse-as-library -O -swift-version 6 -module-na
     -lcrypto -lz -o "$OUT/fuzz-websocket" >"$OUT/build.log" 2>&1 \
     || { cat "$OUT/build.log"; echo "fuzz-websocket: build FAILED"; exit 1; }
 
-cp Fuzz/WebSocket/corpus/* "$OUT/corpus/"
-echo "fuzz-websocket: running ${SECONDS_TO_RUN}s"
-# The Swift backtracer can hang a crashing libFuzzer binary: disable it, and bound the run.
-set +e
-SWIFT_BACKTRACE=enable=no timeout $((SECONDS_TO_RUN + 60)) "$OUT/fuzz-websocket" \
-    -max_total_time="$SECONDS_TO_RUN" -max_len=70000 -rss_limit_mb=2048 -print_final_stats=1 \
-    -artifact_prefix="$OUT/" "$OUT/corpus" Fuzz/WebSocket/corpus >"$OUT/log" 2>&1
-rc=$?
-set -e
-grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::average_exec_per_sec)" "$OUT/log" || true
-if [ $rc -ne 0 ]; then
-    tail -40 "$OUT/log"
-    echo "fuzz-websocket: FAILED (exit $rc); crash inputs in $OUT/"
-    exit 1
-fi
-echo "fuzz-websocket: clean"
+exec scripts/fuzz-run.sh fuzz-websocket "$OUT/fuzz-websocket" 70000 Fuzz/WebSocket/corpus
