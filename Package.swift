@@ -48,7 +48,7 @@ let package = Package(
         // AMQP on rabbitmq-c: consumer and publisher threads.
         .target(name: "AMQP", dependencies: ["CRabbitMQ", "IOCore", "Events"]),
         // PostgreSQL through libpq, the outbox and its relay.
-        .target(name: "PG", dependencies: ["CPQ"]),
+        .target(name: "PG", dependencies: ["CPQ", "IOCore"]),
         // What every daemon shares: configuration from the environment, logging, sd_notify.
         .target(name: "Daemon"),
         // notifyd's store: protocol, SQLite implementation, in-memory double.

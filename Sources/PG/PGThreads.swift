@@ -1,6 +1,6 @@
-// The two threading primitives the pool and the relay need, on pthreads directly (no
-// Foundation, no dependency on the I/O core): a mutex-protected state with a condition
-// variable, and a joinable thread.
+// The two threading primitives the pool and the relay need: a mutex-protected state with a
+// condition variable (pthreads directly, no Foundation), and a joinable thread (IOCore's).
+import IOCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -58,39 +58,17 @@ final class PGLocked<State>: @unchecked Sendable {
 
 /// A started pthread that can be joined once.
 struct PGThread: Sendable {
-    private let id: pthread_t
-
-    private final class Body {
-        let run: @Sendable () -> Void
-        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
-    }
+    private let thread: JoinableThread
 
     /// Starts `body` on a new thread. Traps if the system cannot create a thread (out of
     /// resources at start-up is not recoverable for a service).
     init(_ body: @escaping @Sendable () -> Void) {
-        let box = Unmanaged.passRetained(Body(body)).toOpaque()
-        #if canImport(Glibc)
-        var id = pthread_t()
-        #else
-        var id: pthread_t?
-        #endif
-        let rc = pthread_create(&id, nil, { raw in
-            guard let raw else { return nil }
-            let body = Unmanaged<Body>.fromOpaque(raw).takeRetainedValue()
-            body.run()
-            return nil
-        }, box)
-        precondition(rc == 0, "pthread_create failed: \(rc)")
-        #if canImport(Glibc)
-        self.id = id
-        #else
-        guard let created = id else { preconditionFailure("pthread_create returned no thread") }
-        self.id = created
-        #endif
+        guard let thread = JoinableThread.start(body) else { preconditionFailure("pthread_create failed") }
+        self.thread = thread
     }
 
     /// True when called on this thread (joining it from itself would deadlock).
-    var isCurrent: Bool { pthread_equal(id, pthread_self()) != 0 }
+    var isCurrent: Bool { thread.isCurrent }
 
-    func join() { pthread_join(id, nil) }
+    func join() { thread.join() }
 }

@@ -2,6 +2,7 @@
 // thread (batches strictly in order) and auth's password-hashing pool (CPU work that must not
 // hold a database connection). Not for database work: PGPool owns connections.
 import Dispatch
+import IOCore
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -95,23 +96,11 @@ public final class WorkerThreads: Sendable {
     }
 }
 
-/// The closure a new pthread runs, passed through its `void *` argument.
-private final class ThreadBody {
-    let run: @Sendable () -> Void
-    init(_ run: @escaping @Sendable () -> Void) { self.run = run }
-}
-
+/// Starts `body` on a joinable thread. A service that cannot create its few threads at
+/// start-up cannot run, so failure traps.
 private func startThread(_ body: @escaping @Sendable () -> Void) -> pthread_t {
-    let box = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
-    var id = pthread_t()
-    let rc = pthread_create(&id, nil, { raw in
-        guard let raw else { return nil }
-        Unmanaged<ThreadBody>.fromOpaque(raw).takeRetainedValue().run()
-        return nil
-    }, box)
-    // A service that cannot create its few threads at start-up cannot run.
-    precondition(rc == 0, "pthread_create failed: \(rc)")
-    return id
+    guard let thread = JoinableThread.start(body) else { preconditionFailure("pthread_create failed") }
+    return thread.id
 }
 
 /// A sleep that `wake()` cuts short (for retry backoff that must end at shutdown).
