@@ -146,16 +146,3 @@ public struct WriteLimits: Sendable {
                 retryAfter: exceeded.retryAfter)
     }
 }
-
-extension Reply {
-    /// `{"error": code, "message": text}` with Retry-After when given: the shape of a refusal
-    /// the client should retry (429, 503).
-    public static func refusal(_ status: HTTPStatus, error code: String, message: String, retryAfter: Int? = nil) -> Reply {
-        var w = JSONWriter()
-        w.beginObject()
-        w.member("error", code)
-        w.member("message", message)
-        w.endObject()
-        return .json(status, w, headers: retryAfter.map { ["Retry-After": String($0)] } ?? [:])
-    }
-}
