@@ -49,6 +49,22 @@ extension ServicesTests {
             #expect(try s.request("DELETE", "/social/comments/\(theirsId)", token: token(owner)).status == 204)
         }
 
+        /// Rows written before the copy of posts carried a client-chosen owner: after the
+        /// migration that owner has no say, the copy's does.
+        @Test func theMigrationTakesLegacyOwnersAway() throws {
+            let legacy = try Array(socialService().migrations.prefix(3))
+            let s = try RunningService(try socialService(), name: "social") { config in
+                guard let conn = try? PGConnection(url: config.databaseURL),
+                      (try? Migrations.apply(legacy, on: conn)) != nil else { return }
+                _ = try? conn.execute("INSERT INTO comments (id, post_id, user_id, post_owner_id, text) VALUES (1, 900, 4, 3, 'old')")
+            }
+            defer { s.stop() }
+            #expect(try s.database.query("SELECT count(*) FROM comments")[0].int64(0) == 1)
+            try s.knowPost(900, owner: 2)
+            #expect(try s.request("DELETE", "/social/comments/1", token: token(3)).status == 403)
+            #expect(try s.request("DELETE", "/social/comments/1", token: token(2)).status == 204)
+        }
+
         /// A post story-service does not know, or one the copy knows is deleted, is 404
         /// `post_not_found`, and nothing is written or published.
         @Test func aLikeOnAMissingPostIs404AndPublishesNothing() throws {
