@@ -1,5 +1,8 @@
 // The client's reader of the server's answer to its upgrade request: the status line and the
 // header section only (a 101 has no body; any other status ends the attempt), with limits.
+// Public because it is the project's one reader of response heads: social-service's blocking
+// lookup of a post in story-service (ServiceKit/Social/StoryClient.swift) uses it too, and
+// reads the body after the head itself.
 
 /// An incremental parser of one HTTP/1.1 response head. Bytes in, one result out; it never
 /// reads past the blank line, so the caller hands what follows to the WebSocket codec.
@@ -8,11 +11,11 @@
 /// fields. Accepted: `HTTP/1.x SSS reason` (reason optional), fields `name: value` with a token
 /// name, lines ending in CRLF (a bare LF is tolerated). Rejected: obsolete line folding,
 /// control characters other than HTAB in values, a missing colon, a malformed status line.
-struct WebSocketResponseHeadParser {
-    static let maxHeadBytes = 8 * 1024
-    static let maxHeaderCount = 100
+public struct WebSocketResponseHeadParser {
+    public static let maxHeadBytes = 8 * 1024
+    public static let maxHeaderCount = 100
 
-    enum Result {
+    public enum Result {
         /// The head is not complete yet: feed more.
         case needMore
         /// The head ended `consumed` bytes into the input of this call.
@@ -23,8 +26,10 @@ struct WebSocketResponseHeadParser {
     private var buffer: [UInt8] = []
     private var failed = false
 
+    public init() {}
+
     /// Feeds the next bytes of the stream. After `.complete` or `.invalid` the parser is done.
-    mutating func feed(_ input: UnsafeRawBufferPointer) -> Result {
+    public mutating func feed(_ input: UnsafeRawBufferPointer) -> Result {
         if failed { return .invalid("already failed") }
         let previous = buffer.count
         let room = WebSocketResponseHeadParser.maxHeadBytes + 4 - previous
@@ -136,4 +141,4 @@ struct WebSocketResponseHeadParser {
 }
 
 /// A header as the WebSocket codec's handshake functions take it.
-typealias HTTPHeaderPair = (name: String, value: String)
+public typealias HTTPHeaderPair = (name: String, value: String)

@@ -4,4 +4,6 @@ import ServiceKit
 import Glibc
 #endif
 
-exit(ServiceMain.run(SocialService(), name: "social", defaultPort: 5003, defaultDatabase: "social_db"))
+exit(ServiceMain.run(name: "social", defaultPort: 5003, defaultDatabase: "social_db") {
+    SocialService(options: try SocialOptions.load())
+})

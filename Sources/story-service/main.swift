@@ -4,4 +4,6 @@ import ServiceKit
 import Glibc
 #endif
 
-exit(ServiceMain.run(StoryService(), name: "story", defaultPort: 5002, defaultDatabase: "stories_db"))
+exit(ServiceMain.run(name: "story", defaultPort: 5002, defaultDatabase: "stories_db") {
+    StoryService(limits: try WriteLimits.load())
+})

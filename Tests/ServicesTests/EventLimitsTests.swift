@@ -9,10 +9,11 @@ import TestSupport
 extension ServicesTests {
     @Suite struct EventLimits {
         @Test func aCommentOf300EmojiGivesAnEventThatDecodes() throws {
-            let s = try RunningService(SocialService(), name: "social")
+            let s = try RunningService(try socialService(), name: "social")
             defer { s.stop() }
+            try s.knowPost(5, owner: 2)
             let text = String(repeating: "😀", count: 300)
-            let reply = try s.request("POST", "/social/comments/5", token: token(1), json: #"{"text":"\#(text)","postOwnerId":2}"#)
+            let reply = try s.request("POST", "/social/comments/5", token: token(1), json: #"{"text":"\#(text)"}"#)
             #expect(reply.status == 201)
             let rows = try s.database.query("SELECT payload FROM outbox WHERE routing_key = 'post.commented'")
             let payload = try #require(rows.first).bytes(0)

@@ -7,7 +7,7 @@ import TestSupport
 extension ServicesTests {
     @Suite struct OutboxPrune {
         @Test func publishedRowsOlderThanTheRetentionAreDeleted() throws {
-            let s = try RunningService(SocialService(), name: "social") { config in
+            let s = try RunningService(try socialService(), name: "social") { config in
                 config.outboxRetentionSeconds = 3600
                 config.outboxPruneInterval = .milliseconds(100)
             }

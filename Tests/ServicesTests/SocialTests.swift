@@ -10,17 +10,20 @@ extension ServicesTests {
             let recorder = try EventRecorder(keys: [.postLiked])
             defer { recorder.stop() }
             #expect(eventually { recorder.isConnected })
-            let s = try RunningService(SocialService(), name: "social", amqp: true)
+            let story = try RunningService(StoryService(), name: "story")
+            defer { story.stop() }
+            let s = try RunningService(try socialService(storyPort: story.port), name: "social", amqp: true)
             defer { s.stop() }
-            let liker: Int64 = 11, owner: Int64 = 22, post: Int64 = 9001
-            let first = try s.request("POST", "/social/likes/\(post)", token: token(liker), json: #"{"postOwnerId":\#(owner)}"#)
+            let liker: Int64 = 11, owner: Int64 = 22
+            let post = try story.newStory(by: owner)
+            // The seed's client: no body at all.
+            let first = try s.request("POST", "/social/likes/\(post)", token: token(liker))
             #expect(first.status == 201)
-            let again = try s.request("POST", "/social/likes/\(post)", token: token(liker), json: #"{"postOwnerId":\#(owner)}"#)
+            let again = try s.request("POST", "/social/likes/\(post)", token: token(liker), json: "{}")
             #expect(again.status == 200)
             #expect(again.json["likes"]?.intValue == 1)
             #expect(try s.request("GET", "/social/likes/\(post)").json["count"]?.intValue == 1)
-            #expect(try s.request("POST", "/social/likes/\(post)", json: #"{"postOwnerId":1}"#).status == 401)
-            #expect(try s.request("POST", "/social/likes/\(post)", token: token(liker), json: "{}").status == 400)
+            #expect(try s.request("POST", "/social/likes/\(post)").status == 401)
 
             let outbox = try s.database.query("SELECT routing_key FROM outbox").map { try $0.string(0) }
             #expect(outbox == ["post.liked"])
@@ -37,19 +40,21 @@ extension ServicesTests {
             #expect(try s.request("DELETE", "/social/likes/\(post)/\(liker)", token: token(liker)).status == 204)
             #expect(try s.request("DELETE", "/social/likes/\(post)/\(liker)", token: token(liker)).status == 404)
             // Liking one's own post records it but notifies nobody.
-            #expect(try s.request("POST", "/social/likes/\(post + 1)", token: token(owner), json: #"{"postOwnerId":\#(owner)}"#).status == 201)
+            let own = try story.newStory(by: owner)
+            #expect(try s.request("POST", "/social/likes/\(own)", token: token(owner)).status == 201)
             #expect(try s.database.query("SELECT count(*) FROM outbox")[0].int64(0) == 1)
         }
 
         @Test func commentsAreDeletedOnlyByTheirAuthorOrThePostOwner() throws {
-            let s = try RunningService(SocialService(), name: "social")
+            let s = try RunningService(try socialService(), name: "social")
             defer { s.stop() }
             let author: Int64 = 1, owner: Int64 = 2, stranger: Int64 = 3, post: Int64 = 77
-            let c1 = try s.request("POST", "/social/comments/\(post)", token: token(author), json: #"{"text":"nice one","postOwnerId":\#(owner)}"#)
+            try s.knowPost(post, owner: owner)
+            let c1 = try s.request("POST", "/social/comments/\(post)", token: token(author), json: #"{"text":"nice one"}"#)
             #expect(c1.status == 201)
-            let c2 = try s.request("POST", "/social/comments/\(post)", token: token(author), json: #"{"text":"again","postOwnerId":\#(owner)}"#)
+            let c2 = try s.request("POST", "/social/comments/\(post)", token: token(author), json: #"{"text":"again"}"#)
             let id1 = try #require(c1.json["id"]?.intValue), id2 = try #require(c2.json["id"]?.intValue)
-            #expect(try s.request("POST", "/social/comments/\(post)", token: token(author), json: #"{"text":"  ","postOwnerId":2}"#).status == 400)
+            #expect(try s.request("POST", "/social/comments/\(post)", token: token(author), json: #"{"text":"  "}"#).status == 400)
             #expect(try s.request("GET", "/social/comments/\(post)").json["comments"]?.arrayValue?.count == 2)
 
             #expect(try s.request("DELETE", "/social/comments/\(id1)", token: token(stranger)).status == 403)
@@ -62,7 +67,7 @@ extension ServicesTests {
         }
 
         @Test func followUnfollowAndLists() throws {
-            let s = try RunningService(SocialService(), name: "social")
+            let s = try RunningService(try socialService(), name: "social")
             defer { s.stop() }
             #expect(try s.request("POST", "/social/follows/2", token: token(1)).status == 201)
             #expect(try s.request("POST", "/social/follows/2", token: token(1)).status == 200)
@@ -94,14 +99,15 @@ extension ServicesTests {
             let recorder = try EventRecorder(keys: [.postLiked, .userFollowed])
             defer { recorder.stop() }
             #expect(eventually { recorder.isConnected })
-            let s = try RunningService(SocialService(), name: "social", amqp: true)
+            let s = try RunningService(try socialService(), name: "social", amqp: true)
             defer { s.stop() }
+            let posts: [Int64] = [501, 502, 503]
+            for post in posts { try s.knowPost(post, owner: 41) }
             #expect(broker.stop())
             var brokerUp = false
             defer { if !brokerUp { broker.start() } }
-            let posts: [Int64] = [501, 502, 503]
             for post in posts {
-                #expect(try s.request("POST", "/social/likes/\(post)", token: token(40), json: #"{"postOwnerId":41}"#).status == 201)
+                #expect(try s.request("POST", "/social/likes/\(post)", token: token(40)).status == 201)
             }
             #expect(try s.request("POST", "/social/follows/41", token: token(40)).status == 201)
             let pending = try s.database.query("SELECT count(*) FROM outbox WHERE published_at IS NULL")[0].int64(0)

@@ -8,10 +8,10 @@
 #  3. alice deletes her account (DELETE /auth/users/:id). Within a deadline: her stories are
 #     gone (story consumed user.deleted), her like and comment are gone (social), and bob's
 #     notifications caused by alice are gone from notifyd; bob's own WELCOME stays.
-#  4. Her unexpired token is refused by the gateway. A late event from alice (her token sent
-#     straight to social-service, which publishes post.liked) followed by carol's like as a
-#     barrier: once carol's LIKE is in bob's list, alice's was consumed, and notifyd must not
-#     have stored it (its deleted_users tombstone).
+#  4. Her unexpired token is refused by the gateway, and also straight on social-service's and
+#     story-service's own ports (401 user_deleted: both consumed user.deleted and keep a
+#     tombstone), so no late like from her is written or published; carol's like still
+#     reaches bob.
 # Each step fails with what was seen. DELETION_DEADLINE (seconds, default 20) bounds every wait.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -81,8 +81,9 @@ until_true "bob's backlog" grep -q '"type":"backlog"' "$live" || fail "bob's Web
 # 2. alice: a story mentioning bob, a like and a comment on bob's story.
 S=$(call POST /stories "$TA" '{"caption":"hello @bob, look"}'); [ "$(code)" = 201 ] || fail "alice's story: $(code) $S"
 APOST=$(echo "$S" | py 'd["id"]')
-R=$(call POST "/social/likes/$BPOST" "$TA" "{\"postOwnerId\":$BID}"); [ "$(code)" = 201 ] || fail "alice's like: $(code) $R"
-R=$(call POST "/social/comments/$BPOST" "$TA" "{\"postOwnerId\":$BID,\"text\":\"lovely\"}"); [ "$(code)" = 201 ] || fail "alice's comment: $(code) $R"
+# The seed's client: a like with no body, a comment with only its text (social finds the owner).
+R=$(call POST "/social/likes/$BPOST" "$TA"); [ "$(code)" = 201 ] || fail "alice's like: $(code) $R"
+R=$(call POST "/social/comments/$BPOST" "$TA" '{"text":"lovely"}'); [ "$(code)" = 201 ] || fail "alice's comment: $(code) $R"
 
 # kinds_from ACTOR: bob's notification kinds caused by ACTOR (sorted, comma-separated).
 kinds_from() {
@@ -118,26 +119,28 @@ until_true "notifyd" notifications_gone || fail "bob still has notifications fro
     || fail "bob's WELCOME went too"
 step "notifyd removed bob's notifications caused by alice, bob's WELCOME stays (+${WAITED} ms)"
 
-# 4. Through the gateway her unexpired token is refused now (auth's validate-token looks the
-#    user up). A late event from alice: the same token sent straight to social-service (as a
-#    request already past the gateway, or an event already in flight, would be) is accepted
-#    and published; carol's like follows as a barrier (social's outbox relays in order), and
-#    notifyd must not have stored alice's.
-R=$(call POST "/social/likes/$BPOST" "$TA" "{\"postOwnerId\":$BID}")
+# 4. Through the gateway her unexpired token is refused (auth's validate-token looks the user
+#    up). Sent straight to social-service and story-service (as a request already past the
+#    gateway would be), it is refused too: both consumed user.deleted (waited for above) and
+#    keep a tombstone, so no late like from her is written or published.
+R=$(call POST "/social/likes/$BPOST" "$TA")
 [ "$(code)" = 401 ] || fail "the gateway let deleted alice's token write: $(code) $R"
 R=$(call GET "/notifications/$AID" "$TA"); [ "$(code)" = 401 ] || fail "the gateway let deleted alice's token read: $(code) $R"
 step "the gateway refuses deleted alice's unexpired token (401 user_deleted)"
-late=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$INSTAVERSE_SOCIAL_PORT/social/likes/$BPOST" \
-    -H "Authorization: Bearer $TA" -H 'Content-Type: application/json' -d "{\"postOwnerId\":$BID}")
-[ "$late" = 201 ] || fail "the late like straight to social-service answered $late (the test needs it to publish)"
-R=$(call POST "/social/likes/$BPOST" "$TC" "{\"postOwnerId\":$BID}"); [ "$(code)" = 201 ] || fail "carol's like: $(code) $R"
+late=$(curl -s -w ' %{http_code}' -X POST "http://127.0.0.1:$INSTAVERSE_SOCIAL_PORT/social/likes/$BPOST" -H "Authorization: Bearer $TA")
+case "$late" in *user_deleted*' 401') ;; *) fail "the late like straight to social-service answered: $late (want 401 user_deleted)" ;; esac
+late=$(curl -s -w ' %{http_code}' -X POST "http://127.0.0.1:$INSTAVERSE_STORY_PORT/stories" -H "Authorization: Bearer $TA" \
+    -H 'Content-Type: application/json' -d '{"caption":"late"}')
+case "$late" in *user_deleted*' 401') ;; *) fail "the late story straight to story-service answered: $late (want 401 user_deleted)" ;; esac
+step "social-service and story-service refuse her token on their own ports (401 user_deleted)"
+R=$(call POST "/social/likes/$BPOST" "$TC"); [ "$(code)" = 201 ] || fail "carol's like: $(code) $R"
 CID=$(echo "$C" | py 'd["user"]["id"]')
 carol_seen() { [ "$(kinds_from "$CID")" = LIKE_NOTIFICATION ]; }
 until_true "carol's like" carol_seen || fail "carol's like never reached bob"
-[ -z "$(kinds_from "$AID")" ] || fail "notifyd stored a late event from deleted alice: $(kinds_from "$AID")"
-step "a late post.liked from alice was consumed after carol's barrier and not stored (notifyd tombstone)"
+[ -z "$(kinds_from "$AID")" ] || fail "bob has notifications from deleted alice again: $(kinds_from "$AID")"
 orphans=$(call GET "/social/likes/$BPOST" "" | py "sum(1 for u in d['users'] if u['id'] == $AID)")
-step "known gap: the late like itself stays in social_db ($orphans row from deleted alice): services check the token, not the account"
+[ "$orphans" = 0 ] || fail "social_db holds $orphans like(s) from deleted alice"
+step "carol's like reached bob; nothing from deleted alice was written or notified"
 
 scripts/run.sh stop >/dev/null 2>&1
-echo "e2e-deletion: ok (mention via user.mentioned, like, comment; deletion cleared story, social and notifyd; late event not stored)"
+echo "e2e-deletion: ok (mention via user.mentioned, like, comment; deletion cleared story, social and notifyd; late writes refused)"

@@ -38,8 +38,10 @@ for i in $(seq 100); do grep -q '"type":"backlog"' "$out" && break; sleep 0.1; d
 grep -q '"status": 101' "$out" || fail "bob's WebSocket was not upgraded: $(cat "$out")"
 grep -q '"kind":"WELCOME"' "$out" || fail "bob's backlog has no WELCOME: $(cat "$out")"
 
-code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$G/social/likes/77" -H "Authorization: Bearer $TA" \
-    -H 'Content-Type: application/json' -d "{\"postOwnerId\":$BID}")
+# bob's post, liked the seed's way (no body: social learns the owner from story-service).
+POST=$(curl -fsS -X POST "$G/stories" -H "Authorization: Bearer $TB" -H 'Content-Type: application/json' \
+    -d '{"caption":"sunset"}' | json '["id"]') || fail "bob's story"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$G/social/likes/$POST" -H "Authorization: Bearer $TA")
 [ "$code" = 201 ] || fail "like answered $code"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$G/social/follows/$BID" -H "Authorization: Bearer $TA")
 [ "$code" = 201 ] || fail "follow answered $code"

@@ -91,14 +91,18 @@ ALICE_ID=$(echo "$login" | json_field '["user"]["id"]')
 check "login under /v1/ returns a token" [ -n "$TOKEN" ]
 
 # Protected routes: no token -> 401 from auth_request; with a token the user id reaches the
-# service (the like is recorded for alice).
+# service (the like is recorded for alice). social-service checks that the post exists (it
+# asks story-service), so the like is on a real post of bob's.
+BOB_TOKEN=$(echo "$reg2" | json_field '["token"]')
+POST1=$(curl -fsS -X POST "$GW/stories" -H "Authorization: Bearer $BOB_TOKEN" -H 'Content-Type: application/json' \
+    -d '{"caption":"bob liked"}' | json_field '["id"]')
 check "POST /social/likes without a token -> 401" \
-    [ "$(status -X POST "$GW/social/likes/1" -H 'Content-Type: application/json' -d "{\"postOwnerId\":$BOB_ID}")" = 401 ]
+    [ "$(status -X POST "$GW/social/likes/$POST1" -H 'Content-Type: application/json' -d "{\"postOwnerId\":$BOB_ID}")" = 401 ]
 check "a forged X-User-Id without a token -> 401" \
-    [ "$(status -X POST "$GW/social/likes/1" -H "X-User-Id: $BOB_ID" -H 'Content-Type: application/json' -d "{\"postOwnerId\":$BOB_ID}")" = 401 ]
+    [ "$(status -X POST "$GW/social/likes/$POST1" -H "X-User-Id: $BOB_ID" -H 'Content-Type: application/json' -d "{\"postOwnerId\":$BOB_ID}")" = 401 ]
 check "POST /v1/social/likes with a token -> 201" \
-    [ "$(status -X POST "$GW/v1/social/likes/1" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d "{\"postOwnerId\":$BOB_ID}")" = 201 ]
-likes=$(curl -fsS "$GW/social/likes/1")
+    [ "$(status -X POST "$GW/v1/social/likes/$POST1" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d "{\"postOwnerId\":$BOB_ID}")" = 201 ]
+likes=$(curl -fsS "$GW/social/likes/$POST1")
 check "the like is recorded for the caller (public GET)" [ "$(echo "$likes" | json_field '["users"][0]["id"]')" = "$ALICE_ID" ]
 check "a bad token on a public GET -> 401" [ "$(status "$GW/stories" -H 'Authorization: Bearer nope')" = 401 ]
 check "GET /stories without a token -> 200" [ "$(status "$GW/stories")" = 200 ]

@@ -86,10 +86,7 @@ struct LoginLimits: Sendable {
     }
 
     static func tooMany(retryAfter: Int) -> Reply {
-        var error = JSONWriter()
-        error.beginObject()
-        error.member("error", "too many failed logins, try again later")
-        error.endObject()
-        return .json(.tooManyRequests, error, headers: ["Retry-After": String(retryAfter)])
+        .refusal(.tooManyRequests, error: "too_many_requests", message: "too many failed logins, try again later",
+                 retryAfter: retryAfter)
     }
 }

@@ -2,9 +2,13 @@
 // user.registered and user.profile.updated (auth owns users; other services never call it).
 // Used to resolve @mentions to ids and to name the actor of an event. The copy is eventually
 // consistent: a user registered a moment ago may not be known yet, and is then not mentioned.
+// user.deleted leaves a tombstone (`deleted_users`): a deleted user's token stays valid until
+// it expires, so every write checks `requireActive` and the services refuse it (401
+// `user_deleted`) once they have consumed the deletion.
 // (The @mention syntax itself is Mentions.swift.)
 import Events
 import PG
+import Web
 
 public enum UserDirectory {
     public static func migration(version: Int64) -> Migration {
@@ -18,8 +22,26 @@ public enum UserDirectory {
             """)
     }
 
+    /// The tombstones of deleted users (ids are never reused, so a tombstone is forever).
+    public static func tombstoneMigration(version: Int64) -> Migration {
+        Migration(version, "deleted_users", """
+            CREATE TABLE deleted_users (
+                id bigint PRIMARY KEY,
+                deleted_at timestamptz NOT NULL DEFAULT now()
+            );
+            """)
+    }
+
+    /// Throws 401 `user_deleted` when the service knows `userId` was deleted: its unexpired
+    /// token must not write any more. On a pool worker, before the write.
+    public static func requireActive(_ connection: PGConnection, _ userId: Int64) throws {
+        if try !connection.query("SELECT 1 FROM deleted_users WHERE id = $1", [.int(userId)]).isEmpty {
+            throw HTTPError(.unauthorized, "user_deleted")
+        }
+    }
+
     /// Applies user.registered / user.profile.updated (upsert of the current username) and
-    /// user.deleted (removal). Idempotent. Inside the consumer's transaction.
+    /// user.deleted (removal, and a tombstone). Idempotent. Inside the consumer's transaction.
     public static func apply(_ connection: PGConnection, _ event: Event) throws {
         switch event.type {
         case .userRegistered, .userProfileUpdated:
@@ -34,6 +56,7 @@ public enum UserDirectory {
         case .userDeleted:
             guard let id = event.data.userId else { return }
             try connection.execute("DELETE FROM known_users WHERE id = $1", [.int(id)])
+            try connection.execute("INSERT INTO deleted_users (id) VALUES ($1) ON CONFLICT DO NOTHING", [.int(id)])
         default:
             return
         }

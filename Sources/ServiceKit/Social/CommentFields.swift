@@ -3,16 +3,14 @@
 import HTTP1
 import Web
 
-/// text (1-2000 characters, trimmed) and postOwnerId (positive).
+/// text (1-2000 characters, trimmed). Any other member is ignored: a `postOwnerId` some
+/// clients still send decides nothing (the owner comes from social's copy of posts).
 struct CommentFields: Sendable {
     var text: String
-    var postOwnerId: Int64
 
     init(_ body: JSONBody) throws(HTTPError) {
         text = try body.string("text", maxLength: 2000)
         guard !text.isEmpty else { throw HTTPError.badRequest("text must not be empty") }
-        postOwnerId = try body.int("postOwnerId")
-        guard postOwnerId > 0 else { throw HTTPError.badRequest("postOwnerId must be a positive integer") }
     }
 }
 

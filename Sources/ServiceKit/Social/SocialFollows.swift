@@ -1,25 +1,29 @@
 // Follows: POST/DELETE /social/follows/:userId (the caller follows or unfollows userId) and
-// the followers/following lists. A new follow notifies the followee (user.followed).
+// the followers/following lists. A new follow notifies the followee (user.followed), once per
+// dedupe window however often the caller unfollows and follows again; follows count against
+// the caller's follows limit.
 import Events
 import HTTP1
 import PG
 import Web
 
 enum SocialFollows {
-    static func install(on service: Service) {
+    static func install(on service: Service, limits: WriteLimits) {
         service.route(.POST, "/social/follows/:userId") { request, responder in
             let caller = try service.auth.caller(request)
             let followee = try request.id("userId")
             guard followee != caller.userId else { throw HTTPError.badRequest("you cannot follow yourself") }
             service.database.respond(responder) { conn in
-                try conn.transaction { tx in
+                try UserDirectory.requireActive(conn, caller.userId)
+                return try limits.transaction(conn) { tx in
+                    try limits.charge(tx, userId: caller.userId, .follows)
                     let inserted = try tx.execute("""
                         INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2) ON CONFLICT DO NOTHING
                         """, [.int(caller.userId), .int(followee)])
                     if inserted == 1 {
-                        try EventOutbox.append(tx, .userFollowed, actor: try UserDirectory.actor(tx, id: caller.userId),
-                                               recipientId: followee,
-                                               data: EventData(followerId: caller.userId, followeeId: followee))
+                        try limits.notifyOnce(tx, .userFollowed, actor: try UserDirectory.actor(tx, id: caller.userId),
+                                              recipientId: followee, objectId: followee,
+                                              data: EventData(followerId: caller.userId, followeeId: followee))
                     }
                     return .json(inserted == 1 ? .created : .ok) { w in
                         w.beginObject()
@@ -35,6 +39,7 @@ enum SocialFollows {
             let caller = try service.auth.caller(request)
             let followee = try request.id("userId")
             service.database.respond(responder) { conn in
+                try UserDirectory.requireActive(conn, caller.userId)
                 let removed = try conn.execute("DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2",
                                                [.int(caller.userId), .int(followee)])
                 guard removed == 1 else { throw HTTPError.notFound("not following") }

@@ -1,10 +1,11 @@
 // social-service's schema (social_db) and what its consumer applies.
 //
-// The owner of a post lives in stories_db, which social never reads: the client sends
-// `postOwnerId` with a like or a comment, and social stores it with the row. It decides who
-// gets the notification and who may delete a comment; a client lying about it can only
-// misdirect its own like's notification or let the named "owner" delete comments on that
-// post id. (A copy of posts fed by post.created events would close this; not built yet.)
+// The owner of a post lives in stories_db, which social never reads: social keeps its own
+// copy of posts (SocialPosts.swift) fed by post.created / post.deleted / user.deleted, and
+// asks story-service for a post the copy has not seen yet. That copy alone decides who gets
+// a like's or a comment's notification and who may delete a comment; whatever owner a client
+// names is ignored. Tombstones of deleted users refuse their writes (UserDirectory), and
+// write_counts / notified hold the flood limits (WriteLimits.swift).
 import Events
 import PG
 
@@ -49,18 +50,25 @@ enum SocialSchema {
                 """),
             try Outbox.migration(version: 2),
             UserDirectory.migration(version: 3),
+            SocialPosts.migration,
+            UserDirectory.tombstoneMigration(version: 5),
+            WriteLimits.migration(version: 6),
         ]
     }
 
-    /// user.deleted: everything the user did and everything on their posts goes.
-    /// post.deleted: the post's likes, comments and shares go. Both idempotent.
+    /// user.deleted: everything the user did and everything on their posts goes, their posts
+    /// are marked deleted in the copy, and they get a tombstone.
+    /// post.deleted: the post's likes, comments and shares go. post.created: the copy learns
+    /// the post. All idempotent.
     static func apply(_ connection: PGConnection, _ event: Event) throws {
+        try SocialPosts.apply(connection, event)
         switch event.type {
         case .userDeleted:
             guard let id = event.data.userId else { return }
-            try connection.execute("DELETE FROM likes WHERE user_id = $1 OR post_owner_id = $1", [.int(id)])
-            try connection.execute("DELETE FROM comments WHERE user_id = $1 OR post_owner_id = $1", [.int(id)])
-            try connection.execute("DELETE FROM shares WHERE user_id = $1", [.int(id)])
+            let theirs = "post_id IN (SELECT id FROM posts WHERE owner_id = $1)"
+            try connection.execute("DELETE FROM likes WHERE user_id = $1 OR \(theirs)", [.int(id)])
+            try connection.execute("DELETE FROM comments WHERE user_id = $1 OR \(theirs)", [.int(id)])
+            try connection.execute("DELETE FROM shares WHERE user_id = $1 OR \(theirs)", [.int(id)])
             try connection.execute("DELETE FROM follows WHERE follower_id = $1 OR followee_id = $1", [.int(id)])
             try UserDirectory.apply(connection, event)
         case .postDeleted:
@@ -68,6 +76,8 @@ enum SocialSchema {
             try connection.execute("DELETE FROM likes WHERE post_id = $1", [.int(postId)])
             try connection.execute("DELETE FROM comments WHERE post_id = $1", [.int(postId)])
             try connection.execute("DELETE FROM shares WHERE post_id = $1", [.int(postId)])
+        case .postCreated:
+            return
         default:
             try UserDirectory.apply(connection, event)
         }

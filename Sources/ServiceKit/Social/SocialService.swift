@@ -1,6 +1,9 @@
 // social-service: likes, comments, shares, follows (port 5003, social_db). Writes that
 // notify someone append their event (post.liked, post.commented, user.mentioned,
-// user.followed) in the same transaction; no event when the actor is the recipient.
+// user.followed) in the same transaction; no event when the actor is the recipient. A post's
+// owner comes only from social's copy of posts (SocialPosts); writes are limited per user and
+// a (kind, actor, recipient, object) notifies once per window (WriteLimits); a deleted user's
+// token writes nothing (UserDirectory.requireActive).
 import Events
 import HTTP1
 import PG
@@ -10,24 +13,32 @@ public struct SocialService: ServiceDefinition {
     public static let platforms: Set<String> = ["facebook", "twitter", "x", "instagram", "whatsapp", "telegram",
                                                 "pinterest", "reddit", "email", "link"]
 
-    public init() {}
+    public let options: SocialOptions
+
+    public init(options: SocialOptions) {
+        self.options = options
+    }
 
     public var migrations: [Migration] { (try? SocialSchema.migrations()) ?? [] }
 
     public func subscription(_ config: ServiceConfig) -> EventSubscription? {
-        EventSubscription(keys: [.userRegistered, .userProfileUpdated, .userDeleted, .postDeleted],
+        EventSubscription(keys: [.userRegistered, .userProfileUpdated, .userDeleted, .postCreated, .postDeleted],
                           apply: SocialSchema.apply)
     }
 
+    public func maintenance(_ config: ServiceConfig) -> [MaintenanceJob] { [options.limits.maintenance] }
+
     public func install(on service: Service) {
-        service.route(.POST, "/social/likes/:postId", bodyLimit: 4096) { try like(service, $0, $1) }
+        let posts = SocialPosts(story: options.story, log: service.log)
+        let limits = options.limits
+        service.route(.POST, "/social/likes/:postId", bodyLimit: 4096) { try like(service, posts, limits, $0, $1) }
         service.route(.DELETE, "/social/likes/:postId/:userId") { try unlike(service, $0, $1) }
         service.route(.GET, "/social/likes/:postId") { try likes(service, $0, $1) }
         service.route(.GET, "/social/comments/:postId") { try comments(service, $0, $1) }
-        service.route(.POST, "/social/comments/:postId", bodyLimit: 16 * 1024) { try comment(service, $0, $1) }
-        service.route(.DELETE, "/social/comments/:commentId") { try deleteComment(service, $0, $1) }
+        service.route(.POST, "/social/comments/:postId", bodyLimit: 16 * 1024) { try comment(service, posts, limits, $0, $1) }
+        service.route(.DELETE, "/social/comments/:commentId") { try deleteComment(service, posts, $0, $1) }
         service.route(.POST, "/social/share/:postId", bodyLimit: 4096) { try share(service, $0, $1) }
-        SocialFollows.install(on: service)
+        SocialFollows.install(on: service, limits: limits)
         service.route(.GET, "/healthz") { _, responder in
             responder.respond(json: .ok, JSONWriter.object { $0.member("status", "ok") })
         }
@@ -35,21 +46,24 @@ public struct SocialService: ServiceDefinition {
 
     // MARK: likes
 
-    /// Idempotent: the first like is 201 (and notifies the owner), a repeat is 200.
-    private func like(_ service: Service, _ request: HTTPRequest, _ responder: HTTPResponder) throws {
+    /// Idempotent: the first like is 201 (and notifies the owner, once per dedupe window), a
+    /// repeat is 200. No body is needed (the seed's client sends none); one that is sent is
+    /// ignored, `postOwnerId` included. Counts against the likes limit.
+    private func like(_ service: Service, _ posts: SocialPosts, _ limits: WriteLimits,
+                      _ request: HTTPRequest, _ responder: HTTPResponder) throws {
         let caller = try service.auth.caller(request)
         let postId = try request.id("postId")
-        let ownerId = try JSONBody(request).int("postOwnerId")
-        guard ownerId > 0 else { throw HTTPError.badRequest("postOwnerId must be a positive integer") }
         service.database.respond(responder) { conn in
-            try conn.transaction { tx in
+            try UserDirectory.requireActive(conn, caller.userId)
+            return try posts.withOwner(conn, postId) { ownerId in try limits.transaction(conn) { tx in
+                try limits.charge(tx, userId: caller.userId, .likes)
                 let inserted = try tx.execute("""
-                    INSERT INTO likes (post_id, user_id, post_owner_id) VALUES ($1, $2, $3)
-                    ON CONFLICT (post_id, user_id) DO NOTHING
-                    """, [.int(postId), .int(caller.userId), .int(ownerId)])
+                    INSERT INTO likes (post_id, user_id) VALUES ($1, $2) ON CONFLICT (post_id, user_id) DO NOTHING
+                    """, [.int(postId), .int(caller.userId)])
                 if inserted == 1, ownerId != caller.userId {
-                    try EventOutbox.append(tx, .postLiked, actor: try UserDirectory.actor(tx, id: caller.userId),
-                                           recipientId: ownerId, data: EventData(postId: postId, postOwnerId: ownerId))
+                    try limits.notifyOnce(tx, .postLiked, actor: try UserDirectory.actor(tx, id: caller.userId),
+                                          recipientId: ownerId, objectId: postId,
+                                          data: EventData(postId: postId, postOwnerId: ownerId))
                 }
                 let count = try tx.query("SELECT count(*) FROM likes WHERE post_id = $1", [.int(postId)])[0].int64(0)
                 return .json(inserted == 1 ? .created : .ok) { w in
@@ -59,7 +73,7 @@ public struct SocialService: ServiceDefinition {
                     w.member("likes", Int(count))
                     w.endObject()
                 }
-            }
+            } }
         }
     }
 
@@ -69,6 +83,7 @@ public struct SocialService: ServiceDefinition {
         let userId = try request.id("userId")
         guard caller.userId == userId || caller.isAdmin else { throw HTTPError.forbidden("you can only remove your own like") }
         service.database.respond(responder) { conn in
+            try UserDirectory.requireActive(conn, caller.userId)
             let removed = try conn.execute("DELETE FROM likes WHERE post_id = $1 AND user_id = $2", [.int(postId), .int(userId)])
             guard removed == 1 else { throw HTTPError.notFound("like not found") }
             return .noContent
@@ -125,28 +140,34 @@ public struct SocialService: ServiceDefinition {
         }
     }
 
-    /// 201 with the comment. Notifies the post's owner (post.commented) and every known
-    /// @username in the text (user.mentioned), never the author.
-    private func comment(_ service: Service, _ request: HTTPRequest, _ responder: HTTPResponder) throws {
+    /// 201 with the comment. Notifies the post's owner (post.commented, from the copy of
+    /// posts) and every known @username in the text (user.mentioned, once per post and dedupe
+    /// window), never the author. Counts one against the comments limit and one per mentioned
+    /// user against the mentions limit; over either, nothing is written (429).
+    private func comment(_ service: Service, _ posts: SocialPosts, _ limits: WriteLimits,
+                         _ request: HTTPRequest, _ responder: HTTPResponder) throws {
         let caller = try service.auth.caller(request)
         let postId = try request.id("postId")
-        let fields = try CommentFields(JSONBody(request))
-        let (text, ownerId) = (fields.text, fields.postOwnerId)
+        let text = try CommentFields(JSONBody(request)).text
         let mentioned = Mentions.usernames(in: text)
         service.database.respond(responder) { conn in
-            try conn.transaction { tx in
+            try UserDirectory.requireActive(conn, caller.userId)
+            return try posts.withOwner(conn, postId) { ownerId in try limits.transaction(conn) { tx in
+                try limits.charge(tx, userId: caller.userId, .comments)
                 let id = try tx.query("""
-                    INSERT INTO comments (post_id, user_id, post_owner_id, text) VALUES ($1, $2, $3, $4) RETURNING id
-                    """, [.int(postId), .int(caller.userId), .int(ownerId), .text(text)])[0].int64(0)
+                    INSERT INTO comments (post_id, user_id, text) VALUES ($1, $2, $3) RETURNING id
+                    """, [.int(postId), .int(caller.userId), .text(text)])[0].int64(0)
                 let actor = try UserDirectory.actor(tx, id: caller.userId)
                 if ownerId != caller.userId {
-                    try EventOutbox.append(tx, .postCommented, actor: actor, recipientId: ownerId,
-                                           data: EventData(postId: postId, commentId: id, postOwnerId: ownerId,
-                                                           excerpt: excerpt(text)))
+                    try limits.notifyOnce(tx, .postCommented, actor: actor, recipientId: ownerId, objectId: id,
+                                          data: EventData(postId: postId, commentId: id, postOwnerId: ownerId,
+                                                          excerpt: excerpt(text)))
                 }
-                for userId in try UserDirectory.resolve(tx, usernames: mentioned, excluding: caller.userId) {
-                    try EventOutbox.append(tx, .userMentioned, actor: actor, recipientId: userId,
-                                           data: EventData(postId: postId, commentId: id, mentionedUserId: userId))
+                let recipients = try UserDirectory.resolve(tx, usernames: mentioned, excluding: caller.userId)
+                try limits.charge(tx, userId: caller.userId, .mentions, amount: recipients.count)
+                for userId in recipients {
+                    try limits.notifyOnce(tx, .userMentioned, actor: actor, recipientId: userId, objectId: postId,
+                                          data: EventData(postId: postId, commentId: id, mentionedUserId: userId))
                 }
                 let rows = try tx.query("""
                     SELECT \(SocialSchema.commentColumns) FROM comments c LEFT JOIN known_users u ON u.id = c.user_id
@@ -155,20 +176,26 @@ public struct SocialService: ServiceDefinition {
                 var w = JSONWriter()
                 try writeComment(rows[0], to: &w)
                 return .json(.created, w)
-            }
+            } }
         }
     }
 
-    /// By the comment's author, the post's owner, or an admin.
-    private func deleteComment(_ service: Service, _ request: HTTPRequest, _ responder: HTTPResponder) throws {
+    /// By the comment's author, the post's owner (from the copy of posts; asked of
+    /// story-service when the copy does not know the post), or an admin.
+    private func deleteComment(_ service: Service, _ posts: SocialPosts, _ request: HTTPRequest, _ responder: HTTPResponder) throws {
         let caller = try service.auth.caller(request)
         let id = try request.id("commentId")
         service.database.respond(responder) { conn in
-            let rows = try conn.query("SELECT user_id, post_owner_id FROM comments WHERE id = $1", [.int(id)])
+            try UserDirectory.requireActive(conn, caller.userId)
+            let rows = try conn.query("SELECT user_id, post_id FROM comments WHERE id = $1", [.int(id)])
             guard let row = rows.first else { throw HTTPError.notFound("comment not found") }
-            let author = try row.int64(0), owner = try row.int64(1)
-            guard caller.userId == author || caller.userId == owner || caller.isAdmin else {
-                throw HTTPError.forbidden("only the comment's author or the post's owner can delete it")
+            let author = try row.int64(0), postId = try row.int64(1)
+            if caller.userId != author, !caller.isAdmin {
+                switch try posts.owner(conn, postId) {
+                case .owner(let owner) where owner == caller.userId: break
+                case .unavailable(let reply): return reply
+                default: throw HTTPError.forbidden("only the comment's author or the post's owner can delete it")
+                }
             }
             try conn.execute("DELETE FROM comments WHERE id = $1", [.int(id)])
             return .noContent
@@ -185,6 +212,7 @@ public struct SocialService: ServiceDefinition {
             throw HTTPError.badRequest("platform must be one of \(SocialService.platforms.sorted().joined(separator: ", "))")
         }
         service.database.respond(responder) { conn in
+            try UserDirectory.requireActive(conn, caller.userId)
             let id = try conn.query("INSERT INTO shares (post_id, user_id, platform) VALUES ($1, $2, $3) RETURNING id",
                                     [.int(postId), .int(caller.userId), .text(platform)])[0].int64(0)
             let count = try conn.query("SELECT count(*) FROM shares WHERE post_id = $1", [.int(postId)])[0].int64(0)

@@ -24,6 +24,7 @@ enum StoryImages {
             }
             let bytes = request.body
             service.database.respond(responder) { conn in
+                try UserDirectory.requireActive(conn, caller.userId)
                 // The new file gets a name no row holds yet; the row names it only if the
                 // transaction commits. Then the previous file goes; on any failure, the new one.
                 let file = images.newFileName(postId: id)

@@ -1,5 +1,6 @@
 // story-service's schema (stories_db): posts with a generated full-text vector over the
-// caption and the tags (GIN index), post_tags for exact tag filters, and the users copy.
+// caption and the tags (GIN index), post_tags for exact tag filters, the users copy with its
+// tombstones, and the flood limits of caption mentions (WriteLimits.swift).
 import Events
 import HTTP1
 import PG
@@ -43,6 +44,8 @@ enum StorySchema {
             // The image's file name: a new name per upload, so the file a committed row names
             // is never overwritten; rows from before keep the legacy `<id>.img` (NULL here).
             Migration(4, "posts_image_file", "ALTER TABLE posts ADD COLUMN image_file text"),
+            UserDirectory.tombstoneMigration(version: 5),
+            WriteLimits.migration(version: 6),
         ]
     }
 

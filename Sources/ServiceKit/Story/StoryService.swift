@@ -1,13 +1,21 @@
 // story-service: posts CRUD, by user, full-text search, tags, images (port 5002, stories_db).
 // Publishes post.created/updated/deleted and user.mentioned (each known @username of a new
-// post's caption) through the outbox.
+// post's caption) through the outbox. Caption mentions count against the author's mentions
+// limit and notify a user once per post and dedupe window (WriteLimits); a deleted user's
+// token writes nothing (UserDirectory.requireActive).
 import Events
 import HTTP1
 import PG
 import Web
 
 public struct StoryService: ServiceDefinition {
-    public init() {}
+    public let limits: WriteLimits
+
+    public init(limits: WriteLimits = WriteLimits()) {
+        self.limits = limits
+    }
+
+    public func maintenance(_ config: ServiceConfig) -> [MaintenanceJob] { [limits.maintenance] }
 
     public var migrations: [Migration] { (try? StorySchema.migrations()) ?? [] }
 
@@ -69,6 +77,7 @@ public struct StoryService: ServiceDefinition {
             let caller = try service.auth.caller(request)
             let id = try request.id("id")
             service.database.respond(responder) { conn in
+                try UserDirectory.requireActive(conn, caller.userId)
                 let file = try conn.transaction { tx -> String? in
                     let rows = try tx.query("SELECT user_id, \(StorySchema.imageFileColumn) FROM posts WHERE id = $1 FOR UPDATE", [.int(id)])
                     guard let row = rows.first else { throw HTTPError.notFound("story not found") }
@@ -115,8 +124,10 @@ public struct StoryService: ServiceDefinition {
         let fields = try StoryFields(JSONBody(request))
         let caption = fields.caption ?? ""
         let mentioned = Mentions.usernames(in: caption)
+        let limits = self.limits
         service.database.respond(responder) { conn in
-            try conn.transaction { tx in
+            try UserDirectory.requireActive(conn, caller.userId)
+            return try limits.transaction(conn) { tx in
                 let id = try tx.query("""
                     INSERT INTO posts (user_id, caption, category, device, tags, tags_text)
                     VALUES ($1, $2, $3, $4, $5::text[], $6) RETURNING id
@@ -128,9 +139,11 @@ public struct StoryService: ServiceDefinition {
                 let actor = try UserDirectory.actor(tx, id: caller.userId)
                 try EventOutbox.append(tx, .postCreated, actor: actor,
                                        data: EventData(userId: caller.userId, postId: id, caption: eventCaption(caption)))
-                for userId in try UserDirectory.resolve(tx, usernames: mentioned, excluding: caller.userId) {
-                    try EventOutbox.append(tx, .userMentioned, actor: actor, recipientId: userId,
-                                           data: EventData(postId: id, mentionedUserId: userId))
+                let recipients = try UserDirectory.resolve(tx, usernames: mentioned, excluding: caller.userId)
+                try limits.charge(tx, userId: caller.userId, .mentions, amount: recipients.count)
+                for userId in recipients {
+                    try limits.notifyOnce(tx, .userMentioned, actor: actor, recipientId: userId, objectId: id,
+                                          data: EventData(postId: id, mentionedUserId: userId))
                 }
                 let rows = try tx.query("SELECT \(StorySchema.postColumns) \(StorySchema.postFrom) WHERE p.id = $1", [.int(id)])
                 var w = JSONWriter()
@@ -148,7 +161,8 @@ public struct StoryService: ServiceDefinition {
             throw HTTPError.badRequest("nothing to update: send caption, category, device or tags")
         }
         service.database.respond(responder) { conn in
-            try conn.transaction { tx in
+            try UserDirectory.requireActive(conn, caller.userId)
+            return try conn.transaction { tx in
                 let owners = try tx.query("SELECT user_id FROM posts WHERE id = $1 FOR UPDATE", [.int(id)])
                 guard let owner = owners.first else { throw HTTPError.notFound("story not found") }
                 guard try owner.int64(0) == caller.userId else { throw HTTPError.forbidden("only the author can edit a story") }
