@@ -29,18 +29,24 @@ public final class NotificationPipeline: Sendable {
     let core: PipelineCore
     let consumer: AMQPConsumer
     let deliver: @Sendable ([Notification]) -> Void
+    let usersDeleted: @Sendable ([Int64]) -> Void
 
     private enum Stage: Sendable { case idle, started(JoinableThread), stopped }
     private let stage = Mutex(Stage.idle)
 
     /// `deliver` receives each committed batch's newly stored notifications (duplicates and
     /// notifications cancelled by a user.deleted of the same batch left out), in store id
-    /// order, on the store thread, after the batch's ack was queued.
+    /// order, on the store thread, after the batch's ack was queued. `usersDeleted` receives
+    /// the users of each committed batch's user.deleted events, on the store thread, before
+    /// that batch's `deliver` (so a front can close their sessions before anything else of
+    /// the batch reaches it).
     public init(config: NotificationPipelineConfig, metrics: NotifyMetrics = NotifyMetrics(),
+                usersDeleted: @escaping @Sendable ([Int64]) -> Void = { _ in },
                 deliver: @escaping @Sendable ([Notification]) -> Void) throws(NotificationPipelineError) {
         self.config = config
         self.metrics = metrics
         self.deliver = deliver
+        self.usersDeleted = usersDeleted
         let core = PipelineCore()
         self.core = core
         do throws(AMQPError) {
@@ -55,8 +61,9 @@ public final class NotificationPipeline: Sendable {
         core.consumerSlot.withLock { $0 = consumer }
     }
 
-    /// Opens the store on a new store thread and waits for it (a store that cannot open fails
-    /// here, before anything is consumed), then starts the consumer. Connection failures are
+    /// Opens the store on a new store thread and waits for it (a store that cannot open, or
+    /// whose tombstones cannot be read, fails here, before anything is consumed), then starts
+    /// the consumer; `deletedUsersAtStart` then holds the store's tombstones. Connection failures are
     /// not errors: the consumer retries with backoff (see `metrics.brokerConnected`).
     public func start() throws(NotificationPipelineError) {
         let fresh = stage.withLock { s -> Bool in
@@ -66,6 +73,7 @@ public final class NotificationPipeline: Sendable {
         }
         guard fresh else { throw .alreadyStarted }
         let (core, consumer, config, metrics, deliver) = (self.core, self.consumer, self.config, self.metrics, self.deliver)
+        let usersDeleted = self.usersDeleted
         let thread = JoinableThread.start {
             switch StoreWorker.open(config.store, busyTimeoutMs: config.sqliteBusyTimeoutMs) {
             case let .failure(error):
@@ -73,11 +81,12 @@ public final class NotificationPipeline: Sendable {
                     s.openResult = .failure(error)
                     s.storeThreadDone = true
                 }
-            case let .success(store):
+            case let .success((store, tombstones)):
                 let worker = StoreWorker(store: store, core: core, consumer: consumer, config: config,
-                                         metrics: metrics, deliver: deliver)
+                                         metrics: metrics, usersDeleted: usersDeleted, deliver: deliver)
                 core.lock.withLock(notify: true) { s in
                     s.openResult = .success(())
+                    s.tombstones = tombstones
                     s.storeOpen = true
                     s.intakeOpen = true
                 }
@@ -158,6 +167,9 @@ public final class NotificationPipeline: Sendable {
             completion(.failure(refusal))
         }
     }
+
+    /// The store's tombstones (deleted users) as read when start() opened it; empty before.
+    public var deletedUsersAtStart: [Int64] { core.lock.withLock { $0.tombstones } }
 
     /// Whether the consumer is connected to the broker now (for /readyz).
     public var isBrokerConnected: Bool { metrics.brokerConnected.load(ordering: .relaxed) == 1 }

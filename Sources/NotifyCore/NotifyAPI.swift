@@ -10,10 +10,14 @@
 //   GET /readyz   200 when the store is open and the broker connected, else 503
 //   GET /metrics  Prometheus text
 //
+// Who may call: a verified token (401 with the JWT error name otherwise) whose user is not
+// deleted (401 user_deleted); a query that carries a token is 400 token_in_url whatever the
+// header says (a token in a URL reaches logs).
+//
 // Handlers run on the loop; store work runs on the store thread (LoopStore) and the answer
-// is written after the hop back. Errors are `{"error":"<name>"}`; store failures answer 503
-// without detail (the detail goes to the log), or 503 `busy` with Retry-After: 1 when the
-// store job queue is full.
+// is written after the hop back. Errors are `{"error":"<name>","message":"<what to do>"}`;
+// store failures answer 503 store_unavailable with Retry-After and no detail (the detail goes
+// to the log), or 503 `busy` with Retry-After: 1 when the store job queue is full.
 import HTTP1
 import IOCore
 import Store
@@ -37,13 +41,16 @@ public struct NotifyAPI {
     let store: LoopStore
     let auth: SessionAuthenticator
     let probes: Probes
+    /// Whether a user was deleted (the hub's tombstone set; on the loop).
+    let isDeleted: (Int64) -> Bool
     let log: ((String) -> Void)?
 
     public init(loop: EventLoop, store: any NotificationStoreAccess, auth: SessionAuthenticator, probes: Probes,
-                log: ((String) -> Void)? = nil) {
+                isDeleted: @escaping (Int64) -> Bool = { _ in false }, log: ((String) -> Void)? = nil) {
         self.store = LoopStore(loop: loop, access: store)
         self.auth = auth
         self.probes = probes
+        self.isDeleted = isDeleted
         self.log = log
     }
 
@@ -69,7 +76,11 @@ public struct NotifyAPI {
     // MARK: handlers
 
     private func caller(_ req: HTTPRequest, _ res: HTTPResponder) -> Int64? {
-        switch auth.authorizeBearer(req.headers, now: nowSeconds()) {
+        switch auth.authorizeBearer(req.headers, query: req.head.query, now: nowSeconds()) {
+        case .success(let userId) where isDeleted(userId):
+            log?("REST refused: 401 user_deleted for user \(userId)")
+            reject(res, .unauthorized, "user_deleted")
+            return nil
         case .success(let userId):
             return userId
         case .failure(let rejection):
@@ -151,12 +162,7 @@ public struct NotifyAPI {
     /// A full store job queue is overload, not a failure: 503 `busy` with Retry-After, and
     /// no log line (a flood would otherwise also flood the log).
     private func storeFailed(_ res: HTTPResponder, _ what: String, _ error: any Error) {
-        if error is StoreQueueFull {
-            let r = AuthRejection(.serviceUnavailable, "busy")
-            var headers = r.headers
-            headers.add(name: "Retry-After", value: "1")
-            return res.respond(r.status, headers: headers, body: r.body)
-        }
+        if error is StoreQueueFull { return reject(res, .serviceUnavailable, "busy") }
         log?("REST \(what) failed: \(error)")
         reject(res, .serviceUnavailable, "store_unavailable")
     }

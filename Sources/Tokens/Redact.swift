@@ -84,3 +84,9 @@ extension JWT {
         return index
     }
 }
+
+extension JWT {
+    /// Whether `text` holds a JWT-looking run or an `access_token=` value (what `redact`
+    /// would replace).
+    public static func containsToken(_ text: String) -> Bool { redact(text) != text }
+}
