@@ -43,6 +43,33 @@ import TestSupport
         #expect(!daemon.log.contains("access_token=ey"), "a query string reached the log")
     }
 
+    /// Origins compare as browsers serialize them (RFC 6454): a configured entry written with
+    /// capitals, a trailing slash or a default port matches the browser's form, and the header
+    /// is normalized the same way; another scheme, host or port is still refused.
+    @Test func originsAreComparedInTheirSerializedForm() throws {
+        let lane = try DaemonLane()
+        defer { lane.cleanUp() }
+        let daemon = try NotifydProcess(lane: lane, env: ["INSTAVERSE_ALLOWED_ORIGINS": "https://App.Instaverse.test/,http://localhost:80"])
+        let token = try TestTokens.token(user: 13)
+        let cases: [(String, Int)] = [
+            ("https://app.instaverse.test", 101),
+            ("https://APP.instaverse.test:443", 101),
+            ("http://localhost", 101),
+            ("http://localhost:80/", 101),
+            ("https://app.instaverse.test.evil", 403),
+            ("http://app.instaverse.test", 403),
+            ("https://app.instaverse.test:8443", 403),
+            ("http://localhost:8080", 403),
+            ("null", 403),
+        ]
+        for (origin, status) in cases {
+            let (answer, _, _) = try HTTP.upgrade(port: daemon.port, path: "/ws?userId=13",
+                                                  headers: [("Authorization", "Bearer \(token)"), ("Origin", origin)])
+            #expect(answer.status == status, "\(origin): \(answer.text)")
+        }
+        daemon.expectCleanExit()
+    }
+
     /// A token in the URL is refused before anything else is looked at (even with a valid
     /// header beside it, so the client learns to stop), in every spelling of the name, and
     /// nothing of the query reaches the log.
