@@ -245,7 +245,7 @@ public struct SessionAuthenticator: Sendable {
     }
 }
 
-extension String {
+private extension String {
     /// Without leading and trailing spaces and tabs.
     func trimmingASCIIWhitespace() -> String {
         var view = Substring(self)
