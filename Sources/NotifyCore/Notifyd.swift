@@ -72,7 +72,7 @@ public final class Notifyd {
         let probes = NotifyAPI.Probes(isReady: { [weak self] in self?.isReady ?? false },
                                       renderMetrics: { [weak self] in self?.renderMetrics() ?? "" })
         NotifyAPI(loop: loop, store: pipeline, auth: auth, probes: probes, isDeleted: { [weak hub] in hub?.isDeleted($0) ?? false },
-                  log: { [log] in log.warning($0) })
+                  log: { [log] in log.warning($0) }, logRefusal: { [log] in log.info($0) })
             .install(on: server)
         webSockets = installWebSocket()
     }

@@ -99,7 +99,8 @@ private func userDeleted(_ user: Int64) -> Event {
         }
         try expectRefused(daemon.port, "live")
         daemon.expectCleanExit()
-        #expect(daemon.log.contains("user_deleted"), "the refusal was not logged")
+        #expect(daemon.log.contains("session refused: 401 user_deleted for user \(gone)"), "the upgrade refusal was not logged")
+        #expect(daemon.log.contains("REST refused: 401 user_deleted on GET /notifications/\(gone)"), "the REST refusal was not logged")
         #expect(!daemon.log.contains(goneToken), "a token reached the log")
 
         // The tombstone is in the store: a new process refuses the token from its first request.
