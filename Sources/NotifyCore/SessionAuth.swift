@@ -10,8 +10,9 @@
 // 0. No token in the query (400 token_in_url).
 // 1. Origin: a request with an Origin header must name one of the allowed origins (403
 //    origin_not_allowed), compared as RFC 6454 serializations: both sides normalized by
-//    `normalizedOrigin` (case of scheme and host, a trailing slash, a default port). No Origin header means a non-browser client: allowed, because
-//    the Origin check only protects browsers from cross-site use of ambient credentials.
+//    `normalizedOrigin` (case of scheme and host, a trailing slash, a default port). No
+//    Origin header means a non-browser client: allowed, because the Origin check only
+//    protects browsers from cross-site use of ambient credentials.
 // 2. userId: the query's `userId` must be a decimal id (400 bad_user_id).
 // 3. The token, first found of: `Authorization: Bearer <jwt>`, a `bearer.<jwt>` entry of
 //    Sec-WebSocket-Protocol (echoed back in the 101, as browsers require). None: 401
