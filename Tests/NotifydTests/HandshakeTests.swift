@@ -4,6 +4,7 @@
 // spelling, is refused with 400 token_in_url; the per-user limit answers 429; tokens never
 // reach the log.
 import Foundation
+import NotifyCore
 import Testing
 import TestSupport
 
@@ -116,6 +117,21 @@ import TestSupport
         #expect(!log.contains(token), "a token reached the log")
         for leak in ["access_token", "ccess%5", "opaque-not-a-jwt", "Access-Token", "ACCESS_TOKEN", "userId=12&"] {
             #expect(!log.contains(leak), "a query string reached the log: \(leak)")
+        }
+    }
+
+    /// The URL-token check refuses credentials in any spelling and nothing else: the
+    /// session's and REST's own parameters pass, and so do names that merely contain "token".
+    @Test func theURLTokenCheckIsNarrow() throws {
+        let jwt = try TestTokens.token(user: 5)
+        for carrying in ["access_token=x", "access%5Ftoken=x", "access%255Ftoken=x", "ACCESS-TOKEN=x", "token=x", "jwt=x",
+                         "id_token=x", "Authorization=Bearer+x", "bearer=x", "a=\(jwt)", "a=Bearer%20\(jwt)",
+                         "\(jwt)", "userId=5&access_token"] {
+            #expect(SessionAuthenticator.queryCarriesToken(carrying), "\(carrying) passed")
+        }
+        for plain in [nil, "", "userId=5", "userId=5&since=0", "userId=5&unread=true&limit=50&before=9",
+                      "tokenizer=1", "userId=5&x=eyJ", "caption=version+1.2.3"] {
+            #expect(!SessionAuthenticator.queryCarriesToken(plain), "\(plain ?? "nil") was refused")
         }
     }
 
