@@ -63,8 +63,9 @@ public final class NotificationPipeline: Sendable {
 
     /// Opens the store on a new store thread and waits for it (a store that cannot open, or
     /// whose tombstones cannot be read, fails here, before anything is consumed), then starts
-    /// the consumer; `deletedUsersAtStart` then holds the store's tombstones. Connection failures are
-    /// not errors: the consumer retries with backoff (see `metrics.brokerConnected`).
+    /// the consumer; `takeDeletedUsersAtStart()` then hands out the store's tombstones.
+    /// Connection failures are not errors: the consumer retries with backoff (see
+    /// `metrics.brokerConnected`).
     public func start() throws(NotificationPipelineError) {
         let fresh = stage.withLock { s -> Bool in
             guard case .idle = s else { return false }
@@ -168,8 +169,15 @@ public final class NotificationPipeline: Sendable {
         }
     }
 
-    /// The store's tombstones (deleted users) as read when start() opened it; empty before.
-    public var deletedUsersAtStart: [Int64] { core.lock.withLock { $0.tombstones } }
+    /// The store's tombstones (deleted users) as read when start() opened the store; empty
+    /// before, and after the first call (the front keeps its own set, so the list is not
+    /// held twice).
+    public func takeDeletedUsersAtStart() -> [Int64] {
+        core.lock.withLock { s in
+            defer { s.tombstones = [] }
+            return s.tombstones
+        }
+    }
 
     /// Whether the consumer is connected to the broker now (for /readyz).
     public var isBrokerConnected: Bool { metrics.brokerConnected.load(ordering: .relaxed) == 1 }

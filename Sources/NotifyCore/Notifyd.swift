@@ -82,7 +82,7 @@ public final class Notifyd {
     /// then listens (so no handshake is checked against an empty set). Returns the bound port.
     public func start() throws -> Int {
         try pipeline.start()
-        hub.usersDeleted(pipeline.deletedUsersAtStart)
+        hub.usersDeleted(pipeline.takeDeletedUsersAtStart())
         let port = try server.listen(host: config.host, port: config.port)
         expiryTimer = loop.schedule(after: config.expirySweep, repeating: config.expirySweep) { [weak self] in
             self?.hub.closeExpired(now: nowSeconds())
