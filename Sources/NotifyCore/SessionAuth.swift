@@ -117,11 +117,11 @@ public struct SessionAuthenticator: Sendable {
 
     /// The upgrade checks described at the top of this file. `now` is seconds since the epoch.
     public func authorizeUpgrade(_ head: HTTPRequestHead, now: Int64) -> Result<SessionGrant, AuthRejection> {
-        if Self.queryCarriesToken(head.query) { return .failure(Self.tokenInURL) }
+        let query = QueryParameters(head.query)
+        if Self.carriesToken(query) { return .failure(Self.tokenInURL) }
         if let origin = head.headers["Origin"], !allowedOrigins.contains(Self.normalizedOrigin(origin)) {
             return .failure(AuthRejection(.forbidden, "origin_not_allowed"))
         }
-        let query = QueryParameters(head.query)
         guard let rawUser = query["userId"], let userId = Self.parseId(rawUser) else {
             return .failure(AuthRejection(.badRequest, "bad_user_id"))
         }
@@ -184,7 +184,12 @@ public struct SessionAuthenticator: Sendable {
     /// common query (`userId=7&since=12`) has no escape to decode.
     public static func queryCarriesToken(_ query: String?) -> Bool {
         guard let query, !query.isEmpty else { return false }
-        for pair in QueryParameters(query) {
+        return carriesToken(QueryParameters(query))
+    }
+
+    /// `queryCarriesToken` over parameters already parsed.
+    static func carriesToken(_ parameters: QueryParameters) -> Bool {
+        for pair in parameters {
             let name = fullyDecoded(pair.name)
             if tokenNames.contains(normalizedName(name)) { return true }
             if JWT.containsToken(name) || JWT.containsToken(fullyDecoded(pair.value)) { return true }
