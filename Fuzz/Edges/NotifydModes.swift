@@ -31,7 +31,7 @@ func fuzzSessionAuth(_ input: [UInt8]) {
     switch rest.first.map({ $0 % 4 }) ?? 0 {
     case 0: head += "Authorization: Bearer \(token)\r\n"
     case 1: head += "Sec-WebSocket-Protocol: chat, bearer.\(token)\r\n"
-    case 2: break  // only what the query carries (access_token=)
+    case 2: break  // only what the query carries (access_token=, refused as token_in_url)
     default: head += "Authorization: \(text(rest.dropFirst().filter { $0 >= 0x20 && $0 < 0x7F }))\r\n"
     }
     head += "\r\n"
@@ -42,6 +42,8 @@ func fuzzSessionAuth(_ input: [UInt8]) {
     let auth = SessionAuthenticator(keys: fuzzKeys, leeway: 0)
     switch auth.authorizeUpgrade(request, now: fuzzNow) {
     case .success(let grant):
+        check(!query.contains(token), "accepted an upgrade whose URL carries a token")
+        check(!SessionAuthenticator.queryCarriesToken(request.query), "accepted an upgrade whose URL carries a token")
         let parameters = QueryParameters(request.query)
         check(parameters["userId"].flatMap { SessionAuthenticator.parseId($0) } == grant.userId, "grant for another userId")
         check(grant.userId == 7, "grant for a user the token does not name")

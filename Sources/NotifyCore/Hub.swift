@@ -12,6 +12,14 @@
 // is sent, then the buffered notifications with ids above the last id sent (the ones already
 // in the backlog are dropped), and the session turns live.
 //
+// Deleted users (no session may survive a deletion): the hub keeps the ids of deleted users
+// in `deletedUsers`, loaded from the store's tombstones at start and extended by
+// `usersDeleted` when the ingest commits a user.deleted. Both run on the loop, so they are
+// ordered with `open`: a session registered before `usersDeleted` runs is closed by it
+// (whatever its phase, backlog read in flight included), and one that opens after it is
+// refused by `open` (its handshake passed before the id arrived). The handshake and REST
+// check the same set (Notifyd.decideUpgrade, NotifyAPI), a hash lookup per request.
+//
 // Delivery is at least once per live session: a slow consumer is closed by the WebSocket
 // layer and its notifications stay in the store, unread and undelivered, for its next connect.
 import IOCore
@@ -32,6 +40,8 @@ public final class Hub {
     let loadingBufferLimit: Int
     /// The per-session limit on client messages (config.clientRate / clientBurst).
     let rateLimit: ClientRateLimit
+    /// Users deleted (tombstones): refused at the handshake, on REST and in `open`.
+    private(set) var deletedUsers: Set<Int64> = []
 
     public init(loop: EventLoop, store: any NotificationStoreAccess, config: NotifydConfig, metrics: NotifyMetrics,
                 log: ((String) -> Void)? = nil) {
@@ -71,8 +81,28 @@ public final class Hub {
         }
     }
 
+    /// Whether `userId` was deleted (its tokens are refused with 401 user_deleted).
+    public func isDeleted(_ userId: Int64) -> Bool { deletedUsers.contains(userId) }
+
+    /// Records deleted users (the store's tombstones at start, then each committed
+    /// user.deleted) and closes their sessions with 4003, in any phase.
+    public func usersDeleted<S: Sequence>(_ userIds: S) where S.Element == Int64 {
+        var doomed: [Session] = []
+        for userId in userIds {
+            deletedUsers.insert(userId)
+            forEachSession(of: users[userId]) { doomed.append($0) }
+        }
+        for session in doomed { close(session, SessionClose.userDeleted) }
+    }
+
     /// Registers a session whose connection just opened, then reads and sends its backlog.
+    /// A deleted user's session (deleted between its handshake and now) is closed with 4003.
     public func open(_ session: Session) {
+        if isDeleted(session.userId) {
+            session.phase = .closed
+            session.transport?.close(code: SessionClose.userDeleted.code, reason: SessionClose.userDeleted.reason)
+            return
+        }
         guard !session.registered, canAdmit(userId: session.userId) else {
             session.phase = .closed
             session.transport?.close(code: SessionClose.tooMany.code, reason: SessionClose.tooMany.reason)

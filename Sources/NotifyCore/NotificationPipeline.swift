@@ -29,18 +29,24 @@ public final class NotificationPipeline: Sendable {
     let core: PipelineCore
     let consumer: AMQPConsumer
     let deliver: @Sendable ([Notification]) -> Void
+    let usersDeleted: @Sendable ([Int64]) -> Void
 
     private enum Stage: Sendable { case idle, started(JoinableThread), stopped }
     private let stage = Mutex(Stage.idle)
 
     /// `deliver` receives each committed batch's newly stored notifications (duplicates and
     /// notifications cancelled by a user.deleted of the same batch left out), in store id
-    /// order, on the store thread, after the batch's ack was queued.
+    /// order, on the store thread, after the batch's ack was queued. `usersDeleted` receives
+    /// the users of each committed batch's user.deleted events, on the store thread, before
+    /// that batch's `deliver` (so a front can close their sessions before anything else of
+    /// the batch reaches it).
     public init(config: NotificationPipelineConfig, metrics: NotifyMetrics = NotifyMetrics(),
+                usersDeleted: @escaping @Sendable ([Int64]) -> Void = { _ in },
                 deliver: @escaping @Sendable ([Notification]) -> Void) throws(NotificationPipelineError) {
         self.config = config
         self.metrics = metrics
         self.deliver = deliver
+        self.usersDeleted = usersDeleted
         let core = PipelineCore()
         self.core = core
         do throws(AMQPError) {
@@ -55,9 +61,11 @@ public final class NotificationPipeline: Sendable {
         core.consumerSlot.withLock { $0 = consumer }
     }
 
-    /// Opens the store on a new store thread and waits for it (a store that cannot open fails
-    /// here, before anything is consumed), then starts the consumer. Connection failures are
-    /// not errors: the consumer retries with backoff (see `metrics.brokerConnected`).
+    /// Opens the store on a new store thread and waits for it (a store that cannot open, or
+    /// whose tombstones cannot be read, fails here, before anything is consumed), then starts
+    /// the consumer; `takeDeletedUsersAtStart()` then hands out the store's tombstones.
+    /// Connection failures are not errors: the consumer retries with backoff (see
+    /// `metrics.brokerConnected`).
     public func start() throws(NotificationPipelineError) {
         let fresh = stage.withLock { s -> Bool in
             guard case .idle = s else { return false }
@@ -66,6 +74,7 @@ public final class NotificationPipeline: Sendable {
         }
         guard fresh else { throw .alreadyStarted }
         let (core, consumer, config, metrics, deliver) = (self.core, self.consumer, self.config, self.metrics, self.deliver)
+        let usersDeleted = self.usersDeleted
         let thread = JoinableThread.start {
             switch StoreWorker.open(config.store, busyTimeoutMs: config.sqliteBusyTimeoutMs) {
             case let .failure(error):
@@ -73,11 +82,12 @@ public final class NotificationPipeline: Sendable {
                     s.openResult = .failure(error)
                     s.storeThreadDone = true
                 }
-            case let .success(store):
+            case let .success((store, tombstones)):
                 let worker = StoreWorker(store: store, core: core, consumer: consumer, config: config,
-                                         metrics: metrics, deliver: deliver)
+                                         metrics: metrics, usersDeleted: usersDeleted, deliver: deliver)
                 core.lock.withLock(notify: true) { s in
                     s.openResult = .success(())
+                    s.tombstones = tombstones
                     s.storeOpen = true
                     s.intakeOpen = true
                 }
@@ -156,6 +166,16 @@ public final class NotificationPipeline: Sendable {
         if let refusal {
             if refusal is StoreQueueFull { metrics.storeJobsRejected.add(1, ordering: .relaxed) }
             completion(.failure(refusal))
+        }
+    }
+
+    /// The store's tombstones (deleted users) as read when start() opened the store; empty
+    /// before, and after the first call (the front keeps its own set, so the list is not
+    /// held twice).
+    public func takeDeletedUsersAtStart() -> [Int64] {
+        core.lock.withLock { s in
+            defer { s.tombstones = [] }
+            return s.tombstones
         }
     }
 

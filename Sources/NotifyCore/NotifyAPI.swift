@@ -10,10 +10,14 @@
 //   GET /readyz   200 when the store is open and the broker connected, else 503
 //   GET /metrics  Prometheus text
 //
+// Who may call: a verified token (401 with the JWT error name otherwise) whose user is not
+// deleted (401 user_deleted); a query that carries a token is 400 token_in_url whatever the
+// header says (a token in a URL reaches logs).
+//
 // Handlers run on the loop; store work runs on the store thread (LoopStore) and the answer
-// is written after the hop back. Errors are `{"error":"<name>"}`; store failures answer 503
-// without detail (the detail goes to the log), or 503 `busy` with Retry-After: 1 when the
-// store job queue is full.
+// is written after the hop back. Errors are `{"error":"<name>","message":"<what to do>"}`;
+// store failures answer 503 store_unavailable with Retry-After and no detail (the detail goes
+// to the log), or 503 `busy` with Retry-After: 1 when the store job queue is full.
 import HTTP1
 import IOCore
 import Store
@@ -37,14 +41,22 @@ public struct NotifyAPI {
     let store: LoopStore
     let auth: SessionAuthenticator
     let probes: Probes
+    /// Whether a user was deleted (the hub's tombstone set; on the loop).
+    let isDeleted: (Int64) -> Bool
     let log: ((String) -> Void)?
+    /// Where each refusal is logged, once: status, error name and path (never the query, a
+    /// header or a token).
+    let logRefusal: ((String) -> Void)?
 
     public init(loop: EventLoop, store: any NotificationStoreAccess, auth: SessionAuthenticator, probes: Probes,
-                log: ((String) -> Void)? = nil) {
+                isDeleted: @escaping (Int64) -> Bool = { _ in false }, log: ((String) -> Void)? = nil,
+                logRefusal: ((String) -> Void)? = nil) {
         self.store = LoopStore(loop: loop, access: store)
         self.auth = auth
         self.probes = probes
+        self.isDeleted = isDeleted
         self.log = log
+        self.logRefusal = logRefusal
     }
 
     /// Adds the routes to `server` (before it listens).
@@ -69,16 +81,30 @@ public struct NotifyAPI {
     // MARK: handlers
 
     private func caller(_ req: HTTPRequest, _ res: HTTPResponder) -> Int64? {
-        switch auth.authorizeBearer(req.headers, now: nowSeconds()) {
+        switch auth.authorizeBearer(req.headers, query: req.head.query, now: nowSeconds()) {
+        case .success(let userId) where isDeleted(userId):
+            reject(req, res, .unauthorized, "user_deleted")
+            return nil
         case .success(let userId):
             return userId
         case .failure(let rejection):
-            res.respond(rejection.status, headers: rejection.headers, body: rejection.body)
+            reject(req, res, rejection)
             return nil
         }
     }
 
-    private func reject(_ res: HTTPResponder, _ status: HTTPStatus, _ name: String) {
+    /// Answers a refusal and logs it once.
+    private func reject(_ req: HTTPRequest, _ res: HTTPResponder, _ status: HTTPStatus, _ name: String) {
+        reject(req, res, AuthRejection(status, name))
+    }
+
+    private func reject(_ req: HTTPRequest, _ res: HTTPResponder, _ r: AuthRejection) {
+        logRefusal?("REST refused: \(r.status.code) \(r.error) on \(req.method) \(req.path)")
+        res.respond(r.status, headers: r.headers, body: r.body)
+    }
+
+    /// A store-side answer (overload, outage): not the client's fault, so not a refusal line.
+    private func answer(_ res: HTTPResponder, _ status: HTTPStatus, _ name: String) {
         let r = AuthRejection(status, name)
         res.respond(r.status, headers: r.headers, body: r.body)
     }
@@ -86,25 +112,25 @@ public struct NotifyAPI {
     private func list(_ req: HTTPRequest, _ res: HTTPResponder) {
         guard let caller = caller(req, res) else { return }
         guard let userId = req.parameters["userId"].flatMap({ SessionAuthenticator.parseId($0) }) else {
-            return reject(res, .badRequest, "bad_user_id")
+            return reject(req, res, .badRequest, "bad_user_id")
         }
-        guard userId == caller else { return reject(res, .forbidden, "forbidden") }
+        guard userId == caller else { return reject(req, res, .forbidden, "forbidden") }
         let query = req.query
         var limit = Self.defaultPageSize
         if let raw = query["limit"] {
             guard let value = Int(raw), (1...Self.maxPageSize).contains(value) else {
-                return reject(res, .badRequest, "bad_limit")
+                return reject(req, res, .badRequest, "bad_limit")
             }
             limit = value
         }
         var before: Int64?
         if let raw = query["before"] {
-            guard let value = SessionAuthenticator.parseId(raw) else { return reject(res, .badRequest, "bad_before") }
+            guard let value = SessionAuthenticator.parseId(raw) else { return reject(req, res, .badRequest, "bad_before") }
             before = value
         }
         var unreadOnly = false
         if query["unread"] != nil {
-            guard let value = query.bool("unread") else { return reject(res, .badRequest, "bad_unread") }
+            guard let value = query.bool("unread") else { return reject(req, res, .badRequest, "bad_unread") }
             unreadOnly = value
         }
         let (pageSize, cursor, unread) = (limit, before, unreadOnly)
@@ -121,13 +147,13 @@ public struct NotifyAPI {
     private func markRead(_ req: HTTPRequest, _ res: HTTPResponder) {
         guard let caller = caller(req, res) else { return }
         guard let id = req.parameters["id"].flatMap({ SessionAuthenticator.parseId($0) }) else {
-            return reject(res, .notFound, "not_found")
+            return reject(req, res, .notFound, "not_found")
         }
         let now = nowMillis()
         store.run({ try $0.markRead(id: id, userId: caller, at: now) }) { result in
             switch result {
             case .success(true): res.respond(.noContent)
-            case .success(false): self.reject(res, .notFound, "not_found")
+            case .success(false): self.reject(req, res, .notFound, "not_found")
             case .failure(let error): self.storeFailed(res, "read", error)
             }
         }
@@ -136,9 +162,9 @@ public struct NotifyAPI {
     private func markAllRead(_ req: HTTPRequest, _ res: HTTPResponder) {
         guard let caller = caller(req, res) else { return }
         guard let userId = req.parameters["userId"].flatMap({ SessionAuthenticator.parseId($0) }) else {
-            return reject(res, .badRequest, "bad_user_id")
+            return reject(req, res, .badRequest, "bad_user_id")
         }
-        guard userId == caller else { return reject(res, .forbidden, "forbidden") }
+        guard userId == caller else { return reject(req, res, .forbidden, "forbidden") }
         let now = nowMillis()
         store.run({ try $0.markAllRead(userId: userId, at: now) }) { result in
             switch result {
@@ -151,14 +177,9 @@ public struct NotifyAPI {
     /// A full store job queue is overload, not a failure: 503 `busy` with Retry-After, and
     /// no log line (a flood would otherwise also flood the log).
     private func storeFailed(_ res: HTTPResponder, _ what: String, _ error: any Error) {
-        if error is StoreQueueFull {
-            let r = AuthRejection(.serviceUnavailable, "busy")
-            var headers = r.headers
-            headers.add(name: "Retry-After", value: "1")
-            return res.respond(r.status, headers: headers, body: r.body)
-        }
+        if error is StoreQueueFull { return answer(res, .serviceUnavailable, "busy") }
         log?("REST \(what) failed: \(error)")
-        reject(res, .serviceUnavailable, "store_unavailable")
+        answer(res, .serviceUnavailable, "store_unavailable")
     }
 
     /// `{"notifications":[...],"unreadCount":N,"next":id|null}`.

@@ -47,10 +47,16 @@ public final class Notifyd {
         self.metrics = metrics
         let slot = HubSlot()
         let sender = loop.sender
-        pipeline = try NotificationPipeline(config: try config.pipelineConfig(log: log), metrics: metrics) { batch in
+        // Both callbacks run on the store thread, deletions first; the sender keeps their order
+        // on the loop, so a deleted user's sessions are closed before the batch fans out.
+        pipeline = try NotificationPipeline(config: try config.pipelineConfig(log: log), metrics: metrics,
+                                            usersDeleted: { users in
+            guard let bound = slot.hub.withLock({ $0 }) else { return }
+            sender.execute { loop in bound.value(on: loop).usersDeleted(users) }
+        }, deliver: { batch in
             guard let bound = slot.hub.withLock({ $0 }) else { return }
             sender.execute { loop in bound.value(on: loop).deliver(batch) }
-        }
+        })
         auth = SessionAuthenticator(keys: config.keys, leeway: config.jwtLeeway, allowedOrigins: config.allowedOrigins)
         let hub = Hub(loop: loop, store: pipeline, config: config, metrics: metrics, log: { [log] in log.warning($0) })
         self.hub = hub
@@ -65,15 +71,18 @@ public final class Notifyd {
         server = HTTPServer(loop: loop, configuration: httpConfig)
         let probes = NotifyAPI.Probes(isReady: { [weak self] in self?.isReady ?? false },
                                       renderMetrics: { [weak self] in self?.renderMetrics() ?? "" })
-        NotifyAPI(loop: loop, store: pipeline, auth: auth, probes: probes, log: { [log] in log.warning($0) })
+        NotifyAPI(loop: loop, store: pipeline, auth: auth, probes: probes, isDeleted: { [weak hub] in hub?.isDeleted($0) ?? false },
+                  log: { [log] in log.warning($0) }, logRefusal: { [log] in log.info($0) })
             .install(on: server)
         webSockets = installWebSocket()
     }
 
     /// Opens the store and starts the consumer (connection failures are retried in the
-    /// background: /readyz says 503 until it is up), then listens. Returns the bound port.
+    /// background: /readyz says 503 until it is up), loads the deleted users into the hub,
+    /// then listens (so no handshake is checked against an empty set). Returns the bound port.
     public func start() throws -> Int {
         try pipeline.start()
+        hub.usersDeleted(pipeline.takeDeletedUsersAtStart())
         let port = try server.listen(host: config.host, port: config.port)
         expiryTimer = loop.schedule(after: config.expirySweep, repeating: config.expirySweep) { [weak self] in
             self?.hub.closeExpired(now: nowSeconds())
@@ -149,7 +158,8 @@ public final class Notifyd {
     /// Decides an upgrade request before any 101 (see SessionAuth.swift for the order of the
     /// checks); also answers 429 when the user already has `maxConnectionsPerUser` sessions
     /// (the new connection is refused; existing ones are never displaced, so a leaked token
-    /// cannot kick the owner's devices off) and 503 while shutting down.
+    /// cannot kick the owner's devices off), 401 user_deleted for a deleted user's (valid)
+    /// token, and 503 while shutting down. Log lines name the path, never the query.
     func decideUpgrade(_ head: HTTPRequestHead) -> Result<SessionGrant, AuthRejection>? {
         guard SessionAuthenticator.isSessionPath(head.path) else { return nil }
         if isShuttingDown { return .failure(AuthRejection(.serviceUnavailable, "shutting_down")) }
@@ -159,6 +169,10 @@ public final class Notifyd {
             log.info("session refused: \(rejection.status.code) \(rejection.error) on \(head.path)")
             return decision
         case .success(let grant):
+            guard !hub.isDeleted(grant.userId) else {
+                log.info("session refused: 401 user_deleted for user \(grant.userId)")
+                return .failure(AuthRejection(.unauthorized, "user_deleted"))
+            }
             guard hub.canAdmit(userId: grant.userId) else {
                 log.info("session refused: 429 too_many_connections for user \(grant.userId)")
                 return .failure(AuthRejection(.tooManyRequests, "too_many_connections"))

@@ -33,6 +33,8 @@ final class PipelineCore: Sendable {
         /// False before the store opened and after the store thread ended: jobs fail at once.
         var storeOpen = false
         var openResult: Result<Void, StoreError>?
+        /// The deleted users read when the store opened.
+        var tombstones: [Int64] = []
         var storeThreadDone = false
         // The ack barrier of stop(): on the consumer's current connection `generation`, every
         // tag up to `settledThrough` has been acked or rejected by the store thread; the broker

@@ -105,6 +105,9 @@ public enum SessionClose {
     /// The token's exp passed: 4001 (application range, so clients can tell it from a
     /// protocol failure and refresh the token before reconnecting).
     public static let tokenExpired = (code: WebSocketCloseCode(rawValue: 4001), reason: "token expired")
+    /// The user was deleted (user.deleted applied): 4003, so clients stop reconnecting; a
+    /// new handshake with the same token answers 401 user_deleted.
+    public static let userDeleted = (code: WebSocketCloseCode(rawValue: 4003), reason: "user deleted")
     /// Too many invalid client messages.
     public static let abuse = (code: WebSocketCloseCode.policyViolation, reason: "too many invalid messages")
     /// A binary message: the protocol is JSON text.

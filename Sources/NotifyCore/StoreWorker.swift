@@ -19,10 +19,13 @@ final class StoreWorker {
     private let config: NotificationPipelineConfig
     private let metrics: NotifyMetrics
     private let deliver: @Sendable ([Notification]) -> Void
+    private let usersDeleted: @Sendable ([Int64]) -> Void
     private var nextPruneAt: UInt64
 
     init(store: any NotificationStore, core: PipelineCore, consumer: AMQPConsumer, config: NotificationPipelineConfig,
-         metrics: NotifyMetrics, deliver: @escaping @Sendable ([Notification]) -> Void) {
+         metrics: NotifyMetrics, usersDeleted: @escaping @Sendable ([Int64]) -> Void,
+         deliver: @escaping @Sendable ([Notification]) -> Void) {
+        self.usersDeleted = usersDeleted
         self.store = store
         self.core = core
         self.consumer = consumer
@@ -32,17 +35,20 @@ final class StoreWorker {
         nextPruneAt = monotonicNanos() + max(config.pruneInterval.nanos, 1_000_000)
     }
 
-    /// Creates the configured store; on the store thread.
-    static func open(_ location: StoreLocation, busyTimeoutMs: Int32) -> Result<any NotificationStore, StoreError> {
-        switch location {
-        case let .sqlite(path, durability):
-            do throws(StoreError) {
-                return .success(try SQLiteNotificationStore(path: path, durability: durability, busyTimeoutMs: busyTimeoutMs))
-            } catch {
-                return .failure(error)
+    /// Creates the configured store and reads its tombstones; on the store thread.
+    static func open(_ location: StoreLocation, busyTimeoutMs: Int32)
+        -> Result<(any NotificationStore, [Int64]), StoreError> {
+        do throws(StoreError) {
+            let store: any NotificationStore
+            switch location {
+            case let .sqlite(path, durability):
+                store = try SQLiteNotificationStore(path: path, durability: durability, busyTimeoutMs: busyTimeoutMs)
+            case .inMemory:
+                store = InMemoryNotificationStore()
             }
-        case .inMemory:
-            return .success(InMemoryNotificationStore())
+            return .success((store, try store.deletedUserIds()))
+        } catch {
+            return .failure(error)
         }
     }
 
@@ -159,6 +165,7 @@ final class StoreWorker {
             consumer.ack(upTo: tag)
             core.noteSettled(tag)
         }
+        if !deletes.isEmpty { usersDeleted(deletes) }
         var out = stored
         if !deletes.isEmpty {
             // user.deleted may arrive in the same batch as events it should cancel: those rows

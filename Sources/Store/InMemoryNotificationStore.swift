@@ -91,6 +91,8 @@ public final class InMemoryNotificationStore: NotificationStore {
         return remove { $0.userId == userId || $0.actorId == userId }
     }
 
+    public func deletedUserIds() throws(StoreError) -> [Int64] { Array(deletedUsers) }
+
     public func prune(nowMs: Int64, readRetentionDays: Int, capPerUser: Int) throws(StoreError) -> Int {
         var deleted = 0
         if readRetentionDays >= 0 {

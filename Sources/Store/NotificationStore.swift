@@ -82,6 +82,9 @@ public protocol NotificationStore: NotificationReading {
     /// tombstone so that nothing to or from the user is stored afterwards (an event published
     /// before the deletion but delivered after it); returns how many rows went.
     func deleteUser(userId: Int64) throws(StoreError) -> Int
+    /// Every user with a tombstone (deleted by `deleteUser`), in no particular order: notifyd
+    /// loads them at start to refuse those users' tokens without a store round-trip.
+    func deletedUserIds() throws(StoreError) -> [Int64]
     /// Retention: deletes notifications read more than `readRetentionDays` days before
     /// `nowMs`, then each user's oldest beyond the newest `capPerUser` (read or not).
     /// A negative retention or a cap ≤ 0 disables that rule. Returns how many went.

@@ -175,6 +175,14 @@ public final class SQLiteNotificationStore: NotificationStore {
         try updateEach(ids, userId, nowMs) { $0.markDelivered }
     }
 
+    public func deletedUserIds() throws(StoreError) -> [Int64] {
+        let s = try live()
+        let statement = try s.connection.prepare("SELECT user_id FROM deleted_users")
+        var ids: [Int64] = []
+        while try statement.step() { ids.append(statement.int64(0)) }
+        return ids
+    }
+
     public func markAllRead(userId: Int64, at nowMs: Int64) throws(StoreError) -> Int {
         let s = try live()
         defer { s.markAll.reset() }

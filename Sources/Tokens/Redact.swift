@@ -84,3 +84,13 @@ extension JWT {
         return index
     }
 }
+
+extension JWT {
+    /// Whether `text` holds a JWT-looking run or an `access_token=` value (what `redact`
+    /// would replace). Text without "eyJ" or "access_token=" (almost every query value) is
+    /// answered without copying it.
+    public static func containsToken(_ text: String) -> Bool {
+        guard text.utf8.count >= 3, text.contains("eyJ") || text.contains("access_token=") else { return false }
+        return redact(text) != text
+    }
+}

@@ -5,7 +5,9 @@
 //   512 handshakes in flight), prints "idle N open, F failed" once all are open (with
 //   --await-message: once each open connection also received its first message, e.g.
 //   notifyd's backlog), then holds them until SIGTERM/SIGINT. --paths: connection i requests
-//   line i of FILE (e.g. "/ws?userId=7&access_token=..."), cycling; default "/".
+//   line i of FILE, cycling; default "/". A line is a path, optionally followed by a tab and
+//   a token sent as `Authorization: Bearer <token>` ("/ws?userId=7<TAB>eyJ..."): tokens
+//   never go in the URL, notifyd refuses that with 400 token_in_url.
 // --echo-bench --target-port P [--connections 100] [--size 512] [--seconds 5]: every
 //   connection keeps one binary message of SIZE in flight (send, wait for the echo, send
 //   again); prints the echoes per second over the measured interval. One loop, one core: check
@@ -108,10 +110,10 @@ func runBench(_ options: BenchOptions) throws {
         }
     } else {
         let handler = BenchHandler(size: 0)
-        var paths = ["/"]
+        var paths: [IdleTarget] = [IdleTarget(line: "/")]
         if let file = options.pathsFile {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { fail("cannot read \(file)") }
-            paths = text.split(separator: "\n").map(String.init)
+            paths = text.split(separator: "\n").map(IdleTarget.init(line:))
             if paths.isEmpty { fail("\(file) has no paths") }
         }
         var started = 0
@@ -128,9 +130,10 @@ func runBench(_ options: BenchOptions) throws {
         func more() {
             while started < options.idle, started - open - failed < 512 {
                 let source = sources[started % sources.count]
-                let path = paths[started % paths.count]
+                let target = paths[started % paths.count]
                 started += 1
-                client.connect(host: "127.0.0.1", port: options.port, path: path, sourceAddress: source, handler: handler) { result in
+                client.connect(host: "127.0.0.1", port: options.port, path: target.path, sourceAddress: source,
+                               headers: target.headers, handler: handler) { result in
                     if case .success = result { open += 1 } else { failed += 1 }
                     report()
                     more()
@@ -143,4 +146,20 @@ func runBench(_ options: BenchOptions) throws {
     }
     loop.run()
     try loop.close()
+}
+
+/// One line of a --paths file: the request path and, after a tab, an optional bearer token.
+struct IdleTarget {
+    let path: String
+    let headers: [(name: String, value: String)]
+
+    init<S: StringProtocol>(line: S) {
+        let parts = line.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false)
+        path = String(parts[0])
+        if parts.count == 2, !parts[1].isEmpty {
+            headers = [(name: "Authorization", value: "Bearer " + String(parts[1]))]
+        } else {
+            headers = []
+        }
+    }
 }

@@ -122,6 +122,14 @@ import TestSupport
         #expect(left.count == 1)
         #expect(left.first?.actorId == 8 && left.first?.userId == 9)
         #expect(eventually(seconds: 10) { pipeline.consumerCounters.acked == 4 })
+        // The front heard of the deletion (it closes the user's sessions) ...
+        #expect(seen.wait(seconds: 10) { $0.deletedUsers == [5] })
+        // ... and a pipeline started later on the same store gets the tombstone at start, once.
+        pipeline.stop()
+        let (again, _) = try startPipeline(lane.config())
+        defer { again.stop() }
+        #expect(again.takeDeletedUsersAtStart() == [5])
+        #expect(again.takeDeletedUsersAtStart().isEmpty)
     }
 
     @Test func performRunsOnTheStoreAndFailsClosedAfterStop() throws {

@@ -15,6 +15,8 @@ struct Delivered {
     var calls = 0
     /// Notifications a separate reader connection could not see at delivery time.
     var notYetVisible = 0
+    /// The users of the usersDeleted callbacks, in order.
+    var deletedUsers: [Int64] = []
 }
 
 /// One test's private broker names and store file.
@@ -75,7 +77,9 @@ func startPipeline(_ config: NotificationPipelineConfig, checkVisibility: Bool =
     -> (NotificationPipeline, Watched<Delivered>) {
     let seen = Watched(Delivered())
     let path: String? = if case let .sqlite(p, _) = config.store { p } else { nil }
-    let pipeline = try NotificationPipeline(config: config) { batch in
+    let pipeline = try NotificationPipeline(config: config, usersDeleted: { users in
+        seen.update { $0.deletedUsers += users }
+    }) { batch in
         var invisible = 0
         if checkVisibility, let path, let reader = try? SQLiteNotificationReader(path: path) {
             for n in batch where ((try? reader.since(userId: n.userId, afterId: n.id - 1, limit: 1))?.first?.id != n.id) {

@@ -141,6 +141,17 @@ import Store
     }
 
     @Test(arguments: Implementation.allCases)
+    func deletedUserIdsListsEveryTombstoneOnce(_ implementation: Implementation) throws {
+        let store = try Fixture(implementation).store
+        #expect(try store.deletedUserIds().isEmpty)
+        _ = try store.insert(batch: [note("a", to: 9, from: 1)])
+        _ = try store.deleteUser(userId: 9)
+        _ = try store.deleteUser(userId: 4)      // no rows: still a tombstone
+        _ = try store.deleteUser(userId: 9)      // twice: listed once
+        #expect(try store.deletedUserIds().sorted() == [4, 9])
+    }
+
+    @Test(arguments: Implementation.allCases)
     func pruneHonoursRetentionAndCap(_ implementation: Implementation) throws {
         let store = try Fixture(implementation).store
         let day: Int64 = 86_400_000

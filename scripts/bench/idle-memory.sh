@@ -16,7 +16,8 @@
 #
 # notifyd runs against a private RabbitMQ (scripts/servers.sh with its own INSTAVERSE_RUN_DIR)
 # and a temporary SQLite store; users 1..N each get one session, authenticated with a JWT in
-# `access_token=` (tokens made here with the key in INSTAVERSE_JWT_KEYS). The clients are
+# an `Authorization: Bearer` header (tokens made here with the key in INSTAVERSE_JWT_KEYS; the
+# paths file holds "PATH<TAB>TOKEN" lines, and notifyd refuses tokens in URLs). The clients are
 # `ws-echo --idle` processes (the project's own WebSocket client); N above ~18,000 would need
 # several client processes (20,000 open files per process).
 #
@@ -96,7 +97,7 @@ def path(user):
     payload = b64(json.dumps({"sub": str(user), "role": "user", "iat": now, "exp": now + 86400}, separators=(",", ":")).encode())
     signing = header + b"." + payload
     token = signing + b"." + b64(hmac.new(secret, signing, hashlib.sha256).digest())
-    return "/ws?userId=%d&access_token=%s\n" % (user, token.decode())
+    return "/ws?userId=%d\t%s\n" % (user, token.decode())
 with open(work + "/warmup.paths", "w") as f:
     f.writelines(path(u) for u in range(1, warmup + 1))
 with open(work + "/measured.paths", "w") as f:
