@@ -1,8 +1,15 @@
 # gateway.sh, part 2: every error nginx produces itself is the services' JSON shape.
 
-check "no token on a protected route -> 401 JSON" json_error 401 unauthorized \
+# A 401 from the auth check names auth-service's reason (it comes in WWW-Authenticate).
+check "no token on a protected route -> 401 JSON missing_token" json_error 401 missing_token \
     -X POST "$GW/social/likes/$STORY_ID" -H 'Content-Type: application/json' -d '{}'
-check "a bad token on a public GET -> 401 JSON" json_error 401 unauthorized "$GW/stories" -H 'Authorization: Bearer nope'
+check "a bad token on a public GET -> 401 JSON malformed" json_error 401 malformed "$GW/stories" -H 'Authorization: Bearer nope'
+dave=$(curl -fsS -X POST "$GW/auth/register" -H 'Content-Type: application/json' \
+    -d '{"username":"gwdave","email":"gwdave@example.com","password":"password123"}')
+DAVE_TOKEN=$(echo "$dave" | json_field '["token"]')
+check "a user deletes the account through the gateway -> 204" [ "$(status -X DELETE "$GW/auth/users/$(echo "$dave" | json_field '["user"]["id"]')" -H "Authorization: Bearer $DAVE_TOKEN")" = 204 ]
+check "a deleted user's token -> 401 JSON user_deleted" json_error 401 user_deleted \
+    -X POST "$GW/social/follows/$ALICE_ID" -H "Authorization: Bearer $DAVE_TOKEN"
 check "an unknown path -> 404 JSON" json_error 404 not_found "$GW/nothing-here"
 check "an unknown path under /v1 -> 404 JSON" json_error 404 not_found "$GW/v1/nothing/here"
 check "POST /openapi.json -> 405 JSON" json_error 405 method_not_allowed -X POST "$GW/openapi.json" -d '{}'

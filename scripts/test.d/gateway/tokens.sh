@@ -26,3 +26,5 @@ check "error log has the failed upstream but no token" bash -c 'grep -q upstream
 check "error log holds no token" no_secret "$INSTAVERSE_NGINX_DIR/logs/error.log"
 check "access log holds no token and no query string" bash -c '! grep -q "?" "$1"' _ "$ACCESS_LOG"
 check "access log holds no token" no_secret "$ACCESS_LOG"
+# Every variable the config uses is set on every path (early errors included).
+check "error log has no uninitialized-variable warning" bash -c '! grep -q uninitialized "$1"' _ "$INSTAVERSE_NGINX_DIR/logs/error.log"
