@@ -102,7 +102,8 @@ trap - ERR
 cat <<EOF
 
 The stack is up (stop it with: make stop).
-  gateway       http://127.0.0.1:$INSTAVERSE_GATEWAY_PORT   (/auth, /stories, /social, /notifications, /ws; also under /v1)
+  gateway       http://127.0.0.1:$INSTAVERSE_GATEWAY_PORT   (/auth, /stories, /social, /notifications, /ws; also under /v1;
+                the API description at /openapi.json; browser origins $INSTAVERSE_ALLOWED_ORIGINS)
   notifyd       http://127.0.0.1:$INSTAVERSE_NOTIFYD_PORT   (ws://127.0.0.1:$INSTAVERSE_NOTIFYD_PORT/ws?userId=ID, /metrics)
   auth-service  http://127.0.0.1:$INSTAVERSE_AUTH_PORT
   story-service http://127.0.0.1:$INSTAVERSE_STORY_PORT
