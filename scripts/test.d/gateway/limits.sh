@@ -1,6 +1,7 @@
 # gateway.sh, part 6: the credential limits hold for every spelling of the paths, in two
 # zones. Each case sends from its own loopback address (127.0.0.N), so it starts with a full
-# bucket: login allows a burst of 30, register 10, so 40 and 14 quick attempts must meet the
+# bucket: login admits a burst of 30 and then one every 2 s, register 10 and one every 10 s,
+# so within 80 and 30 attempts (the loop stops at the first) each must meet the
 # gateway's 429 (its JSON body, with Retry-After; unknown emails keep auth-service's own
 # per-email limit out of it).
 limited() { # limited ADDRESS PATH COUNT KIND: some attempt of COUNT gets the gateway's 429
@@ -21,11 +22,11 @@ limited() { # limited ADDRESS PATH COUNT KIND: some attempt of COUNT gets the ga
 }
 n=2
 for path in /auth/login /auth/login/ /v1/auth/login /v1/auth/login/ /auth//login //v1//auth/login/ /auth/./login; do
-    check "login limit on $path (429 JSON, Retry-After)" limited "127.0.0.$n" "$path" 40 login
+    check "login limit on $path (429 JSON, Retry-After)" limited "127.0.0.$n" "$path" 80 login
     n=$((n + 1))
 done
 for path in /auth/register /auth/register/ /v1/auth/register/ /auth//register; do
-    check "register limit on $path (429 JSON, Retry-After)" limited "127.0.0.$n" "$path" 14 register
+    check "register limit on $path (429 JSON, Retry-After)" limited "127.0.0.$n" "$path" 30 register
     n=$((n + 1))
 done
 check "a percent-encoded path (/auth/%6Cogin) is refused -> 400" json_error 400 token_in_url -X POST "$GW/auth/%6Cogin" -d '{}'
