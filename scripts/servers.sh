@@ -166,14 +166,15 @@ stop_postgres() {
 # start_nginx CONF: CONF is an nginx config template, filled in by scripts/render-nginx.py:
 # @PORT@, @STATE@, @ALLOWED_ORIGINS_MAP@ and any @NAME@ whose NAME is an exported
 # INSTAVERSE_NAME variable. The gateway's own origin (INSTAVERSE_PUBLIC_ORIGIN) defaults to
-# the URL this nginx answers on, so a page it serves may open the WebSocket.
+# the URL this nginx answers on, so a page it serves may open the WebSocket; @DOCS@
+# (INSTAVERSE_DOCS, where /openapi.json is served from) defaults to the repository's docs/.
 start_nginx() {
     local conf=$1 dir="$INSTAVERSE_STATE_DIR/nginx" port
     [ -f "$conf" ] || die "nginx config $conf not found"
     [ -n "${INSTAVERSE_NGINX_PORT:-}" ] && { log "nginx already up"; return; }
     mkdir -p "$dir/logs" "$dir/tmp"
     port=${INSTAVERSE_GATEWAY_PORT:-$(free_port)}
-    INSTAVERSE_PUBLIC_ORIGIN="${INSTAVERSE_PUBLIC_ORIGIN:-http://127.0.0.1:$port}" \
+    INSTAVERSE_PUBLIC_ORIGIN="${INSTAVERSE_PUBLIC_ORIGIN:-http://127.0.0.1:$port}" INSTAVERSE_DOCS="${INSTAVERSE_DOCS:-$ROOT/docs}" \
         python3 "$ROOT/scripts/render-nginx.py" "$conf" "$dir/nginx.conf" PORT="$port" STATE="$dir" ||
         die "cannot render $conf"
     nginx -t -p "$dir" -c "$dir/nginx.conf" -g "pid $dir/nginx.pid;" > "$dir/check.log" 2>&1 ||
