@@ -10,7 +10,12 @@ SYSCONFDIR ?= /etc
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 BINARIES := notifyd auth-service story-service social-service instaverse-load
 GATEWAY_LISTEN ?= 8000
-CORS_ORIGIN_REGEX ?= ^https://(www\\.)?instaverse\\.example$$
+DATADIR ?= $(PREFIX)/share/instaverse
+# Browser origins: one list for the gateway's CORS and notifyd's WebSocket Origin check
+# (exact origins, comma-separated), plus the gateway's own public origin, always allowed.
+ALLOWED_ORIGINS ?= https://instaverse.example
+PUBLIC_ORIGIN ?= https://instaverse.example
+ORIGINS_ENV = INSTAVERSE_ALLOWED_ORIGINS='$(ALLOWED_ORIGINS)' INSTAVERSE_PUBLIC_ORIGIN='$(PUBLIC_ORIGIN)'
 UNITS := notifyd.service auth-service.service story-service.service social-service.service instaverse-gateway.service
 
 .PHONY: all deps build release run stop test clean fuzz conformance bench install uninstall
@@ -52,22 +57,28 @@ clean:
 	-scripts/run.sh stop
 	rm -rf .build .run
 
-# install: release binaries, units (paths filled in), the gateway config and example
-# environment files. Honors PREFIX, DESTDIR, BINDIR, SYSCONFDIR, UNITDIR.
+# install: release binaries, units (paths filled in), the gateway config, the OpenAPI file it
+# serves and example environment files. Honors PREFIX, DESTDIR, BINDIR, SYSCONFDIR, UNITDIR,
+# DATADIR, GATEWAY_LISTEN, ALLOWED_ORIGINS and PUBLIC_ORIGIN. notifyd.env.example gets the
+# same merged origin list the gateway config was rendered with.
 install:
 	@[ "$(NOBUILD)" = 1 ] || $(MAKE) release
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/instaverse
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/instaverse $(DESTDIR)$(DATADIR)
 	for b in $(BINARIES); do install -m 0755 "$$($(SWIFT) build -c $(CONFIG_INSTALL) --show-bin-path)/$$b" $(DESTDIR)$(BINDIR)/$$b; done
 	for u in $(UNITS); do sed -e 's#@BINDIR@#$(BINDIR)#g' -e 's#@SYSCONFDIR@#$(SYSCONFDIR)#g' systemd/$$u.in > $(DESTDIR)$(UNITDIR)/$$u; chmod 0644 $(DESTDIR)$(UNITDIR)/$$u; done
 	install -m 0644 systemd/instaverse.target $(DESTDIR)$(UNITDIR)/instaverse.target
-	sed -e 's#127.0.0.1:@PORT@#$(GATEWAY_LISTEN)#' -e 's#@STATE@#/var/cache/instaverse-gateway#g' \
-	    -e 's#@AUTH_UPSTREAM@#127.0.0.1:5001#' -e 's#@STORY_UPSTREAM@#127.0.0.1:5002#' \
-	    -e 's#@SOCIAL_UPSTREAM@#127.0.0.1:5003#' -e 's#@NOTIFY_UPSTREAM@#127.0.0.1:5004#' \
-	    -e 's#@CORS_ORIGIN_REGEX@#$(CORS_ORIGIN_REGEX)#' gateway/nginx.conf.in > $(DESTDIR)$(SYSCONFDIR)/instaverse/gateway.conf
+	install -m 0644 docs/openapi.json $(DESTDIR)$(DATADIR)/openapi.json
+	sed -e 's#127.0.0.1:@PORT@#$(GATEWAY_LISTEN)#' gateway/nginx.conf.in | $(ORIGINS_ENV) python3 scripts/render-nginx.py - \
+	    $(DESTDIR)$(SYSCONFDIR)/instaverse/gateway.conf PORT=$(GATEWAY_LISTEN) STATE=/var/cache/instaverse-gateway DOCS=$(DATADIR) \
+	    AUTH_UPSTREAM=127.0.0.1:5001 STORY_UPSTREAM=127.0.0.1:5002 SOCIAL_UPSTREAM=127.0.0.1:5003 NOTIFY_UPSTREAM=127.0.0.1:5004
 	for e in systemd/env/*.env; do install -m 0640 $$e $(DESTDIR)$(SYSCONFDIR)/instaverse/$$(basename $$e).example; done
+	origins=$$($(ORIGINS_ENV) python3 scripts/render-nginx.py --origins) && \
+	    sed -i "s#^INSTAVERSE_ALLOWED_ORIGINS=.*#INSTAVERSE_ALLOWED_ORIGINS=$$origins#" $(DESTDIR)$(SYSCONFDIR)/instaverse/notifyd.env.example
 
 uninstall:
 	for b in $(BINARIES); do rm -f $(DESTDIR)$(BINDIR)/$$b; done
 	for u in $(UNITS) instaverse.target; do rm -f $(DESTDIR)$(UNITDIR)/$$u; done
 	rm -f $(DESTDIR)$(SYSCONFDIR)/instaverse/gateway.conf $(DESTDIR)$(SYSCONFDIR)/instaverse/*.env.example
+	rm -f $(DESTDIR)$(DATADIR)/openapi.json
+	-rmdir $(DESTDIR)$(DATADIR) 2>/dev/null
 	-rmdir $(DESTDIR)$(SYSCONFDIR)/instaverse 2>/dev/null

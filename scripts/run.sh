@@ -4,7 +4,8 @@
 # auth (5001), story (5002), social (5003) and the nginx gateway (8000). `make stop` ends it.
 #
 # Ports can be moved with INSTAVERSE_{AUTH,STORY,SOCIAL,NOTIFYD}_PORT and
-# INSTAVERSE_GATEWAY_PORT. A development JWT key is generated once and kept in
+# INSTAVERSE_GATEWAY_PORT; browser origins with INSTAVERSE_ALLOWED_ORIGINS and
+# INSTAVERSE_PUBLIC_ORIGIN (see below). A development JWT key is generated once and kept in
 # .run/stack/jwt-keys (never printed). Logs: <state dir>/logs/*.log.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -61,7 +62,15 @@ export INSTAVERSE_STORE_PATH="$INSTAVERSE_STATE_DIR/notifyd/notifications.db"
 export INSTAVERSE_STORY_DATA_DIR="$INSTAVERSE_STATE_DIR/stories"
 # social-service asks story-service about posts its copy has not seen yet (GET /stories/:id).
 export INSTAVERSE_STORY_URL="${INSTAVERSE_STORY_URL:-http://127.0.0.1:$INSTAVERSE_STORY_PORT}"
-export INSTAVERSE_ALLOWED_ORIGINS="${INSTAVERSE_ALLOWED_ORIGINS:-http://localhost:3000}"
+export INSTAVERSE_GATEWAY_PORT="${INSTAVERSE_GATEWAY_PORT:-8000}"
+# One list of browser origins for notifyd's WebSocket Origin check and the gateway's CORS:
+# INSTAVERSE_ALLOWED_ORIGINS (default http://localhost:3000, a dev server) plus the gateway's
+# own origin, INSTAVERSE_PUBLIC_ORIGIN, and its loopback spellings, so a page the gateway
+# serves opens the WebSocket. render-nginx.py merges and checks the list for both.
+export INSTAVERSE_PUBLIC_ORIGIN="${INSTAVERSE_PUBLIC_ORIGIN:-http://localhost:$INSTAVERSE_GATEWAY_PORT}"
+INSTAVERSE_ALLOWED_ORIGINS="$(INSTAVERSE_ALLOWED_ORIGINS="${INSTAVERSE_ALLOWED_ORIGINS:-http://localhost:3000},http://localhost:$INSTAVERSE_GATEWAY_PORT,http://127.0.0.1:$INSTAVERSE_GATEWAY_PORT" \
+    python3 scripts/render-nginx.py --origins)"
+export INSTAVERSE_ALLOWED_ORIGINS
 
 port_of() {
     case "$1" in
@@ -86,17 +95,16 @@ for s in "${SERVICES[@]}"; do
     echo "run: $s up on 127.0.0.1:$port"
 done
 
-export INSTAVERSE_GATEWAY_PORT="${INSTAVERSE_GATEWAY_PORT:-8000}"
 export INSTAVERSE_AUTH_UPSTREAM="127.0.0.1:$INSTAVERSE_AUTH_PORT" INSTAVERSE_STORY_UPSTREAM="127.0.0.1:$INSTAVERSE_STORY_PORT"
 export INSTAVERSE_SOCIAL_UPSTREAM="127.0.0.1:$INSTAVERSE_SOCIAL_PORT" INSTAVERSE_NOTIFY_UPSTREAM="127.0.0.1:$INSTAVERSE_NOTIFYD_PORT"
-export INSTAVERSE_CORS_ORIGIN_REGEX="${INSTAVERSE_CORS_ORIGIN_REGEX:-^http://localhost(:[0-9]+)?\$}"
 scripts/servers.sh up "nginx=gateway/nginx.conf.in"
 trap - ERR
 
 cat <<EOF
 
 The stack is up (stop it with: make stop).
-  gateway       http://127.0.0.1:$INSTAVERSE_GATEWAY_PORT   (/auth, /stories, /social, /notifications, /ws; also under /v1)
+  gateway       http://127.0.0.1:$INSTAVERSE_GATEWAY_PORT   (/auth, /stories, /social, /notifications, /ws; also under /v1;
+                the API description at /openapi.json; browser origins $INSTAVERSE_ALLOWED_ORIGINS)
   notifyd       http://127.0.0.1:$INSTAVERSE_NOTIFYD_PORT   (ws://127.0.0.1:$INSTAVERSE_NOTIFYD_PORT/ws?userId=ID, /metrics)
   auth-service  http://127.0.0.1:$INSTAVERSE_AUTH_PORT
   story-service http://127.0.0.1:$INSTAVERSE_STORY_PORT

@@ -163,25 +163,20 @@ stop_postgres() {
     log "postgres stopped"
 }
 
-# start_nginx CONF: CONF is an nginx config template; @PORT@, @STATE@ and any @NAME@ whose
-# NAME is an exported INSTAVERSE_NAME variable are substituted.
+# start_nginx CONF: CONF is an nginx config template, filled in by scripts/render-nginx.py:
+# @PORT@, @STATE@, @ALLOWED_ORIGINS_MAP@ and any @NAME@ whose NAME is an exported
+# INSTAVERSE_NAME variable. The gateway's own origin (INSTAVERSE_PUBLIC_ORIGIN) defaults to
+# the URL this nginx answers on, so a page it serves may open the WebSocket; @DOCS@
+# (INSTAVERSE_DOCS, where /openapi.json is served from) defaults to the repository's docs/.
 start_nginx() {
     local conf=$1 dir="$INSTAVERSE_STATE_DIR/nginx" port
     [ -f "$conf" ] || die "nginx config $conf not found"
     [ -n "${INSTAVERSE_NGINX_PORT:-}" ] && { log "nginx already up"; return; }
     mkdir -p "$dir/logs" "$dir/tmp"
     port=${INSTAVERSE_GATEWAY_PORT:-$(free_port)}
-    python3 - "$conf" "$dir/nginx.conf" "$port" "$dir" <<'PY'
-import os, re, sys
-src, dst, port, state = sys.argv[1:]
-text = open(src).read().replace("@PORT@", port).replace("@STATE@", state)
-def sub(m):
-    v = os.environ.get("INSTAVERSE_" + m.group(1))
-    if v is None:
-        sys.exit("nginx template needs INSTAVERSE_%s" % m.group(1))
-    return v
-open(dst, "w").write(re.sub(r"@([A-Z0-9_]+)@", sub, text))
-PY
+    INSTAVERSE_PUBLIC_ORIGIN="${INSTAVERSE_PUBLIC_ORIGIN:-http://127.0.0.1:$port}" INSTAVERSE_DOCS="${INSTAVERSE_DOCS:-$ROOT/docs}" \
+        python3 "$ROOT/scripts/render-nginx.py" "$conf" "$dir/nginx.conf" PORT="$port" STATE="$dir" ||
+        die "cannot render $conf"
     nginx -t -p "$dir" -c "$dir/nginx.conf" -g "pid $dir/nginx.pid;" > "$dir/check.log" 2>&1 ||
         { cat "$dir/check.log" >&2; die "nginx config does not check"; }
     nginx -p "$dir" -c "$dir/nginx.conf" -g "pid $dir/nginx.pid; daemon off;" > "$dir/logs/stdout.log" 2>&1 &

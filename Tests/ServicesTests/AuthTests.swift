@@ -82,6 +82,9 @@ extension ServicesTests {
             #expect(stale.status == 401)
             #expect(stale.json["error"]?.stringValue == "user_deleted")
             #expect(stale.header("X-User-Id") == nil)
+            // The reason also rides in WWW-Authenticate: nginx's auth_request passes that header
+            // on (never the body), so the gateway's 401 JSON can name it.
+            #expect(stale.header("WWW-Authenticate") == #"Bearer error="invalid_token", error_description="user_deleted""#)
             #expect(try s.request("DELETE", "/auth/users/\(bob)", token: token(424242, role: "admin")).status == 204)
             let deleted = try s.database.query("SELECT count(*) FROM outbox WHERE routing_key = 'user.deleted'")[0].int64(0)
             #expect(deleted == 2)
@@ -116,6 +119,7 @@ extension ServicesTests {
             let r1 = try s.request("GET", "/auth/validate-token", token: expired)
             #expect(r1.status == 401)
             #expect(r1.json["error"]?.stringValue == "expired")
+            #expect(r1.header("WWW-Authenticate") == #"Bearer error="invalid_token", error_description="expired""#)
 
             let header = Base64URL.encode(Array(#"{"alg":"none","typ":"JWT","kid":"test1"}"#.utf8))
             let payload = Base64URL.encode(Array(#"{"sub":"5","exp":\#(now + 3600)}"#.utf8))

@@ -30,6 +30,23 @@ A=$(register alice) || fail "register alice"
 B=$(register bob) || fail "register bob"
 TA=$(echo "$A" | json '["token"]'); TB=$(echo "$B" | json '["token"]'); BID=$(echo "$B" | json '["user"]["id"]')
 
+# One list of origins (run.sh gives notifyd and the gateway the same): the gateway's own origin
+# and a listed one open the WebSocket through the gateway and get CORS headers; an unlisted
+# origin gets neither.
+ws_status() { # ws_status ORIGIN: the handshake status of bob's WebSocket through the gateway
+    local out
+    out=$(python3 Tests/fixtures/wsclient.py 127.0.0.1 "$INSTAVERSE_GATEWAY_PORT" "/ws?userId=$BID" 1 \
+        "Authorization: Bearer $TB" "Origin: $1")
+    head -n 1 <<<"$out" | json '["status"]'
+}
+cors() { curl -s -D - -o /dev/null "$G/stories" -H "Origin: $1" | tr -d '\r' | awk -F': ' 'tolower($1) == "access-control-allow-origin" { print $2 }'; }
+for origin in "http://localhost:$INSTAVERSE_GATEWAY_PORT" "http://127.0.0.1:$INSTAVERSE_GATEWAY_PORT" http://localhost:3000; do
+    [ "$(ws_status "$origin")" = 101 ] || fail "a WebSocket from $origin through the gateway was refused"
+    [ "$(cors "$origin")" = "$origin" ] || fail "no CORS header for $origin"
+done
+[ "$(ws_status https://evil.example)" = 403 ] || fail "a WebSocket from an unlisted origin was not refused"
+[ -z "$(cors https://evil.example)" ] || fail "a CORS header for an unlisted origin"
+
 out=$(mktemp)
 python3 Tests/fixtures/wsclient.py 127.0.0.1 "$INSTAVERSE_GATEWAY_PORT" "/v1/ws?userId=$BID" 3 "Authorization: Bearer $TB" > "$out" &
 ws=$!
@@ -61,4 +78,4 @@ grep -rq "$TB" "$INSTAVERSE_STATE_DIR"/logs/ "$INSTAVERSE_STATE_DIR"/nginx/logs/
 
 scripts/run.sh stop >/dev/null 2>&1
 for p in $pids; do kill -0 "$p" 2>/dev/null && fail "process $p still running after stop"; done
-echo "e2e: ok (register, live like + follow over the gateway WebSocket, REST, caller-only access, clean stop)"
+echo "e2e: ok (register, origins, live like + follow over the gateway WebSocket, REST, caller-only access, clean stop)"

@@ -9,7 +9,8 @@ cd "$ROOT"
 dest=$(mktemp -d /tmp/instaverse-install.XXXXXX)
 trap 'rm -rf "$dest"' EXIT
 
-make -s install NOBUILD=1 CONFIG_INSTALL=debug DESTDIR="$dest" PREFIX=/usr/local >/dev/null
+make -s install NOBUILD=1 CONFIG_INSTALL=debug DESTDIR="$dest" PREFIX=/usr/local \
+    ALLOWED_ORIGINS=https://app.example PUBLIC_ORIGIN=https://gw.example >/dev/null
 units=(notifyd.service auth-service.service story-service.service social-service.service
        instaverse-gateway.service instaverse.target)
 unitdir="$dest/usr/local/lib/systemd/system"
@@ -18,6 +19,15 @@ for u in "${units[@]}"; do
 done
 grep -qE '@[A-Z_]+@' "$unitdir/notifyd.service" && { echo "systemd: unfilled @placeholder@ in notifyd.service"; exit 1; }
 [ -f "$dest/etc/instaverse/gateway.conf" ] || { echo "systemd: gateway.conf not installed"; exit 1; }
+gw="$dest/etc/instaverse/gateway.conf"
+grep -qE '@[A-Z0-9_]+@' "$gw" && { echo "systemd: unfilled @placeholder@ in gateway.conf"; exit 1; }
+[ -f "$dest/usr/local/share/instaverse/openapi.json" ] && grep -q 'root /usr/local/share/instaverse;' "$gw" ||
+    { echo "systemd: openapi.json not installed where gateway.conf serves it from"; exit 1; }
+# One list of origins: the gateway allows the listed and the public origin, and notifyd's
+# example environment carries the same list.
+grep -qF '"https://app.example" $http_origin;' "$gw" && grep -qF '"https://gw.example" $http_origin;' "$gw" &&
+    grep -qx 'INSTAVERSE_ALLOWED_ORIGINS=https://app.example,https://gw.example' "$dest/etc/instaverse/notifyd.env.example" ||
+    { echo "systemd: the gateway's CORS origins and notifyd's allowed origins differ"; exit 1; }
 
 # verify resolves units the installed ones depend on (sysinit.target, ...) under --root.
 mkdir -p "$dest/usr/lib/systemd"

@@ -196,22 +196,43 @@ public struct AuthService: ServiceDefinition {
     /// writing likes, comments and stories through the gateway, found by e2e-deletion.sh).
     /// With `?optional=1` a request without Authorization gets 200 and no X-User-Id (the
     /// gateway's public GETs).
+    /// The gateway's auth_request. A refused token is 401 with its reason in the body and in
+    /// `WWW-Authenticate: Bearer error="invalid_token", error_description="<reason>"`: nginx
+    /// passes that header on (never the subrequest's body), so the gateway's own 401 names it.
     private func validate(_ service: Service, _ request: HTTPRequest, _ responder: HTTPResponder) throws {
         let optional = request.query["optional"] == "1"
         if optional, request.headers["Authorization"] == nil {
             responder.respond(json: .ok, JSONWriter.object { $0.key("userId"); $0.null() })
             return
         }
-        let caller = try service.auth.caller(request)
-        service.database.respond(responder) { conn in
-            guard try !conn.query("SELECT 1 FROM users WHERE id = $1", [.int(caller.userId)]).isEmpty else {
-                throw HTTPError.unauthorized("user_deleted")
-            }
-            return .json(.ok, JSONWriter.object {
-                $0.member("userId", Int(caller.userId))
-                $0.member("role", caller.role)
-            }, headers: ["X-User-Id": String(caller.userId), "X-User-Role": caller.role])
+        let caller: Caller
+        do {
+            caller = try service.auth.caller(request)
+        } catch {
+            refuseToken(responder, error)
+            return
         }
+        service.database.run({ conn in
+            try !conn.query("SELECT 1 FROM users WHERE id = $1", [.int(caller.userId)]).isEmpty
+        }) { result in
+            switch result {
+            case .success(true):
+                responder.respond(json: .ok, JSONWriter.object {
+                    $0.member("userId", Int(caller.userId))
+                    $0.member("role", caller.role)
+                }, headers: ["X-User-Id": String(caller.userId), "X-User-Role": caller.role])
+            case .success(false):
+                refuseToken(responder, HTTPError.unauthorized("user_deleted"))
+            case .failure(let error):
+                service.database.fail(responder, error)
+            }
+        }
+    }
+
+    private func refuseToken(_ responder: HTTPResponder, _ error: HTTPError) {
+        responder.respond(error: error, headers: [
+            "WWW-Authenticate": "Bearer error=\"invalid_token\", error_description=\"\(error.message)\"",
+        ])
     }
 
     // MARK: profiles and deletion
