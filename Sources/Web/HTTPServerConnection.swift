@@ -265,6 +265,7 @@ final class HTTPServerConnection: TCPConnectionDelegate {
             responder.target = .upgrade
             handler(request, responder)
         case .error(let error, let headers):
+            server.configuration.onUnroutedError?(responder.requestMethod, responder.requestPath, error)
             responder.respond(error: error, headers: headers)
         case .upgrade:
             responder.respond(error: HTTPError(.internalServerError, "internal error"))

@@ -32,7 +32,10 @@ public enum Servers {
         return port
     }
     /// postgresql://postgres@127.0.0.1:PORT (append /DBNAME).
-    public static func postgresURL(database: String) throws -> String { try env("INSTAVERSE_PG_URL") + "/" + database }
+    public static func postgresURL(database: String) throws -> String {
+        if let server = postgresOverride { return server.baseURL + "/" + database }
+        return try env("INSTAVERSE_PG_URL") + "/" + database
+    }
     /// The servers script, for tests that stop and start the broker.
     public static func script() throws -> String { try env("INSTAVERSE_SERVERS_SCRIPT") }
 }

@@ -86,10 +86,6 @@ struct LoginLimits: Sendable {
     }
 
     static func tooMany(retryAfter: Int) -> Reply {
-        var error = JSONWriter()
-        error.beginObject()
-        error.member("error", "too many failed logins, try again later")
-        error.endObject()
-        return .json(.tooManyRequests, error, headers: ["Retry-After": String(retryAfter)])
+        .error(.tooManyRequests("too many failed logins, try again later", retryAfter: retryAfter))
     }
 }

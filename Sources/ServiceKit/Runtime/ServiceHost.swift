@@ -59,25 +59,60 @@ public final class Service {
     public let log: ServiceLog
     /// CPU-bound work (password hashing) off the loop and off the PGPool.
     public let cpu: WorkerThreads
+    public let metrics: ServiceMetrics
 
-    init(loop: EventLoop, config: ServiceConfig, pool: PGPool, cpu: WorkerThreads, log: ServiceLog) {
+    init(loop: EventLoop, config: ServiceConfig, pool: PGPool, cpu: WorkerThreads, log: ServiceLog,
+         metrics: ServiceMetrics) {
         self.loop = loop
         self.cpu = cpu
         self.config = config
         self.log = log
+        self.metrics = metrics
         var serverConfig = HTTPServer.Configuration()
         serverConfig.log = { line in log.warning(line) }
+        serverConfig.onUnroutedError = { method, path, error in
+            metrics.observe(route: ServiceMetrics.unmatchedRoute, method: method, status: error.status, micros: 0)
+            log.info("refused \(method) \(path): \(error.status.code) \(error.code): \(error.message)")
+        }
         self.server = HTTPServer(loop: loop, configuration: serverConfig)
         self.database = Database(pool: pool, loop: loop, log: log)
         self.auth = Authenticator(keys: config.jwtKeys)
     }
 
-    /// Adds a route whose handler may throw `HTTPError` (answered as `{"error": …}`).
+    /// Adds a route whose handler may throw `HTTPError` (answered as
+    /// `{"error": code, "message": …}`). Before the handler runs, every query and path
+    /// parameter is checked (valid UTF-8, no NUL, bounded length: 400 naming it). Each answer
+    /// is counted under `pattern` in the metrics, and each refusal (4xx) is logged once at
+    /// info, with the pattern, never the raw path, the query or any header.
     public func route(_ method: HTTPMethod, _ pattern: String, bodyLimit: Int? = nil,
                       _ handler: @escaping (HTTPRequest, HTTPResponder) throws -> Void) {
+        let metrics = self.metrics, log = self.log
         server.route(method, pattern, bodyLimit: bodyLimit) { request, responder in
-            responder.run { try handler(request, responder) }
+            let start = ContinuousClock.now
+            responder.onRespond = { status, body in
+                let (seconds, atto) = (ContinuousClock.now - start).components
+                metrics.observe(route: pattern, method: method, status: status,
+                                micros: Int(seconds) * 1_000_000 + Int(atto / 1_000_000_000_000))
+                if (400..<500).contains(status.code) {
+                    log.info("refused \(method) \(pattern): \(status.code) \(Service.describeError(body))")
+                }
+            }
+            responder.run {
+                try TextField.checkQuery(request.head.query)
+                try TextField.checkParameters(request.parameters)
+                try handler(request, responder)
+            }
         }
+    }
+
+    /// `code: message` of an error body, or its size when it is not one (for log lines).
+    static func describeError(_ body: [UInt8]) -> String {
+        guard let value = try? JSONParser.parse(body, limits: JSONParseLimits()),
+              case .object(let object) = value, case .string(let code)? = object["error"] else {
+            return "\(body.count) bytes"
+        }
+        if case .string(let message)? = object["message"] { return code + ": " + message }
+        return code
     }
 }
 
@@ -114,7 +149,9 @@ public final class ServiceHost: Sendable {
     /// READY/WATCHDOG/STOPPING are sent. Throws when migrations fail or the port is taken.
     public static func start(_ definition: some ServiceDefinition, config: ServiceConfig,
                              handleSignals: Bool = false) throws -> ServiceHost {
-        let log = ServiceLog(component: config.name + "-service", level: config.logLevel, redact: { JWT.redact($0) })
+        let log = ServiceLog(component: config.name + "-service", level: config.logLevel, fd: config.logFileDescriptor,
+                             redact: { JWT.redact($0) })
+        let metrics = ServiceMetrics(service: config.name)
         if handleSignals { signal(SIGPIPE, SIG_IGN) }
 
         let migrationConnection = try PGConnection(url: config.databaseURL)
@@ -138,7 +175,7 @@ public final class ServiceHost: Sendable {
             publisher = relayPublisher
             if let subscription = definition.subscription(config) {
                 consumer = try startConsumer(url: amqpURL, queue: config.queueName, subscription: subscription,
-                                             databaseURL: config.databaseURL, log: log)
+                                             databaseURL: config.databaseURL, log: log, stats: metrics.consumer)
             }
         } else {
             log.warning("INSTAVERSE_AMQP_URL is not set: events stay in the outbox")
@@ -151,12 +188,14 @@ public final class ServiceHost: Sendable {
                 try Outbox.deletePublished(conn, olderThanSeconds: retention)
             },
         ]
+        let startedRelay = relay
         let notifier = SystemdNotifier()
         let ready = DispatchSemaphore(value: 0)
         let started = Mutex<Result<(Int, LoopBound<Service>), any Error>?>(nil)
         let thread = try EventLoopThread(name: config.name + "-loop") { loop in
-            let service = Service(loop: loop, config: config, pool: pool, cpu: cpu, log: log)
+            let service = Service(loop: loop, config: config, pool: pool, cpu: cpu, log: log, metrics: metrics)
             definition.install(on: service)
+            installMetrics(service, relay: startedRelay)
             for job in maintenanceJobs {
                 _ = loop.schedule(after: job.interval, repeating: job.interval) {
                     service.database.run(job.work) { result in
@@ -197,6 +236,18 @@ public final class ServiceHost: Sendable {
             throw error
         case nil:
             preconditionFailure("the loop setup always reports")
+        }
+    }
+
+    /// GET /metrics on the service's own port (the gateway routes only known API prefixes).
+    /// The outbox figures come from a query on the pool; when it fails the scrape still
+    /// answers, with `database_up 0`.
+    private static func installMetrics(_ service: Service, relay: OutboxRelay?) {
+        service.server.route(.GET, "/metrics") { _, responder in
+            service.database.run({ conn in try ServiceMetrics.outboxSnapshot(conn) }) { result in
+                let text = service.metrics.render(outbox: try? result.get(), relay: relay?.stats)
+                responder.respond(.ok, headers: ["Content-Type": "text/plain; version=0.0.4"], body: Array(text.utf8))
+            }
         }
     }
 

@@ -1,0 +1,88 @@
+// GET /metrics on each service (route patterns, statuses, latency, outbox, consumer), and
+// refusals logged once, without tokens.
+import Foundation
+import Testing
+import Tokens
+@testable import ServiceKit
+
+extension ServicesTests {
+    @Suite struct Metrics {
+        /// The value of the sample line that starts with `series` (name and labels), or nil.
+        func sample(_ text: String, _ series: String) -> Double? {
+            for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
+                return Double(line.dropFirst(series.count + 1))
+            }
+            return nil
+        }
+
+        @Test func familiesExistAndCountersMove() throws {
+            let s = try RunningService(SocialService(), name: "social", amqp: true)
+            defer { s.stop() }
+            let before = try s.request("GET", "/metrics")
+            #expect(before.status == 200)
+            #expect(before.header("Content-Type")?.hasPrefix("text/plain") == true)
+            for family in ["instaverse_social_http_requests_total", "instaverse_social_http_request_seconds",
+                           "instaverse_social_outbox_pending", "instaverse_social_outbox_oldest_pending_seconds",
+                           "instaverse_social_outbox_published_total", "instaverse_social_consumer_lag_seconds",
+                           "instaverse_social_consumer_pending_events", "instaverse_social_consumer_events_applied_total",
+                           "instaverse_social_database_up"] {
+                #expect(before.text.contains("# TYPE \(family) "), "missing \(family)")
+            }
+            let route = #"instaverse_social_http_requests_total{route="/social/followers/:userId",method="GET",status="200"}"#
+            #expect(sample(before.text, route) == nil)
+            let count = sample(before.text, "instaverse_social_http_request_seconds_count") ?? -1
+
+            #expect(try s.request("GET", "/social/followers/41").status == 200)
+            #expect(try s.request("GET", "/social/followers/42").status == 200)
+            #expect(try s.request("POST", "/social/follows/9").status == 401)
+            #expect(try s.request("GET", "/no/such/route").status == 404)
+
+            let after = try s.request("GET", "/metrics").text
+            #expect(sample(after, route) == 2, "the pattern, not the raw path, labels the requests")
+            #expect(!after.contains("/social/followers/41"))
+            #expect(sample(after, #"instaverse_social_http_requests_total{route="/social/follows/:userId",method="POST",status="401"}"#) == 1)
+            #expect(sample(after, #"instaverse_social_http_requests_total{route="unmatched",method="GET",status="404"}"#) == 1)
+            #expect((sample(after, "instaverse_social_http_request_seconds_count") ?? 0) >= count + 3)
+            #expect(sample(after, "instaverse_social_database_up") == 1)
+            #expect(sample(after, "instaverse_social_outbox_pending") != nil)
+        }
+
+        @Test func everyServiceServesMetrics() throws {
+            for (definition, name) in [(AuthService() as any ServiceDefinition, "auth"), (StoryService(), "story")] {
+                let s = try RunningService(definition, name: name)
+                defer { s.stop() }
+                _ = try s.request("GET", "/healthz")
+                let text = try s.request("GET", "/metrics").text
+                #expect(text.contains(#"instaverse_\#(name)_http_requests_total{route="/healthz",method="GET",status="200"} 1"#),
+                        "\(name): \(text)")
+            }
+        }
+
+        @Test func aRefusalIsLoggedOnceWithoutItsToken() throws {
+            let logFile = NSTemporaryDirectory() + "refusal-\(UUID().uuidString).log"
+            let fd = open(logFile, O_CREAT | O_WRONLY | O_TRUNC, 0o600)
+            defer { close(fd); unlink(logFile) }
+            let s = try RunningService(StoryService(), name: "story") { config in
+                config.logFileDescriptor = fd
+                config.logLevel = .info
+            }
+            defer { s.stop() }
+            // A token signed with another key: refused, and the token must not reach the log.
+            let foreignKey = try JWTKey(kid: "test1", secret: Array("another-secret-0123456789abcdefghij".utf8))
+            let foreign = Authenticator(keys: try JWTKeySet(current: foreignKey)).issue(userId: 5, role: "user", ttl: 600)
+            let refused = try s.request("POST", "/stories?access_token=\(foreign)", token: foreign, json: #"{"caption":"x"}"#)
+            #expect(refused.status == 401)
+            let forbidden = try s.request("DELETE", "/stories/77", token: token(5))
+            #expect(forbidden.status == 404)
+
+            let lines = try String(contentsOfFile: logFile, encoding: .utf8).split(separator: "\n")
+            let refusals = lines.filter { $0.contains("refused POST /stories") }
+            #expect(refusals.count == 1, "\(lines)")
+            #expect(refusals.first?.contains(" info ") == true)
+            #expect(refusals.first?.contains("401 bad_signature") == true, "\(refusals)")
+            #expect(lines.filter { $0.contains("refused DELETE /stories/:id: 404") }.count == 1, "\(lines)")
+            let signature = String(foreign.split(separator: ".").last ?? "")
+            #expect(!lines.contains { $0.contains(foreign) || $0.contains(signature) || $0.contains("eyJ") }, "\(lines)")
+        }
+    }
+}
