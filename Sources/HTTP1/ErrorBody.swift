@@ -39,6 +39,14 @@ public enum ErrorBody {
         case "store_unavailable": return "the notification store is unavailable: retry later"
         case "shutting_down": return "the server is shutting down: reconnect shortly"
         case "too_many_connections": return "too many connections: retry later"
+        case "bad_subject": return "the token's subject is not a user id: log in again"
+        case "origin_not_allowed": return "this Origin may not open a WebSocket"
+        case "bad_user_id": return "userId must be a positive integer"
+        case "bad_since": return "since must be a notification id (a positive integer)"
+        case "bad_before": return "before must be a notification id (a positive integer)"
+        case "bad_limit": return "limit must be an integer from 1 to 100"
+        case "bad_unread": return "unread must be true or false"
+        case "invalid_credentials": return "wrong email or password"
         default: return nil
         }
     }

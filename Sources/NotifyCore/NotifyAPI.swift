@@ -11,7 +11,8 @@
 //   GET /metrics  Prometheus text
 //
 // Handlers run on the loop; store work runs on the store thread (LoopStore) and the answer
-// is written after the hop back. Errors are `{"error":"<name>"}`; store failures answer 503
+// is written after the hop back. Errors are `{"error":"<name>","message":"..."}` (ErrorBody);
+// 429 and 503 carry Retry-After: 1; store failures answer 503
 // without detail (the detail goes to the log), or 503 `busy` with Retry-After: 1 when the
 // store job queue is full.
 import HTTP1
@@ -153,9 +154,7 @@ public struct NotifyAPI {
     private func storeFailed(_ res: HTTPResponder, _ what: String, _ error: any Error) {
         if error is StoreQueueFull {
             let r = AuthRejection(.serviceUnavailable, "busy")
-            var headers = r.headers
-            headers.add(name: "Retry-After", value: "1")
-            return res.respond(r.status, headers: headers, body: r.body)
+            return res.respond(r.status, headers: r.headers, body: r.body)
         }
         log?("REST \(what) failed: \(error)")
         reject(res, .serviceUnavailable, "store_unavailable")

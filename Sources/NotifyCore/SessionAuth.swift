@@ -27,19 +27,17 @@ public struct AuthRejection: Error, Sendable, Equatable {
         self.error = error
     }
 
-    /// The JSON body `{"error":"<name>"}`.
+    /// The services' error body `{"error":"<name>","message":"<what to do>"}` (ErrorBody).
     public var body: [UInt8] {
-        var w = JSONWriter(capacity: error.utf8.count + 16)
-        w.beginObject()
-        w.member("error", error)
-        w.endObject()
-        return w.bytes
+        ErrorBody.json(code: error, message: ErrorBody.standardMessage(for: error) ?? status.defaultErrorMessage)
     }
 
-    /// Response headers: JSON, plus the RFC 6750 challenge on 401.
+    /// Response headers: JSON, the RFC 6750 challenge on 401, and Retry-After: 1 on 429 and
+    /// 503 (both are worth retrying shortly).
     public var headers: HTTPHeaders {
         var h: HTTPHeaders = ["Content-Type": "application/json"]
         if status == .unauthorized { h.add(name: "WWW-Authenticate", value: "Bearer error=\"invalid_token\"") }
+        if status == .tooManyRequests || status == .serviceUnavailable { h.add(name: "Retry-After", value: "1") }
         return h
     }
 }

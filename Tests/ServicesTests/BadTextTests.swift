@@ -18,13 +18,9 @@ extension ServicesTests {
         }
 
         @Test func storyFieldsAndQueries() throws {
-            let logFile = NSTemporaryDirectory() + "badtext-\(UUID().uuidString).log"
-            let fd = open(logFile, O_CREAT | O_WRONLY | O_TRUNC, 0o600)
-            defer { close(fd); unlink(logFile) }
-            let s = try RunningService(StoryService(), name: "story") { config in
-                config.logFileDescriptor = fd
-                config.logLevel = .info
-            }
+            let log = LogCapture()
+            defer { log.remove() }
+            let s = try RunningService(StoryService(), name: "story", configure: log.configure)
             defer { s.stop() }
             let t = token(3)
             for field in ["caption", "category", "device"] {
@@ -53,9 +49,9 @@ extension ServicesTests {
 
             // Fine text still works, and nothing above was logged as an error.
             #expect(try s.request("GET", "/stories/search?query=fine").status == 200)
-            let log = try String(contentsOfFile: logFile, encoding: .utf8)
-            #expect(!log.contains(" error "), "error-level lines: \(log)")
-            #expect(log.contains("refused GET /stories/search: 400"))
+            let lines = log.lines
+            #expect(!lines.contains { $0.contains(" error ") }, "error-level lines: \(lines)")
+            #expect(lines.contains { $0.contains("refused GET /stories/search: 400") })
         }
 
         @Test func authAndSocialFields() throws {

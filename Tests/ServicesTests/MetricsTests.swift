@@ -59,13 +59,9 @@ extension ServicesTests {
         }
 
         @Test func aRefusalIsLoggedOnceWithoutItsToken() throws {
-            let logFile = NSTemporaryDirectory() + "refusal-\(UUID().uuidString).log"
-            let fd = open(logFile, O_CREAT | O_WRONLY | O_TRUNC, 0o600)
-            defer { close(fd); unlink(logFile) }
-            let s = try RunningService(StoryService(), name: "story") { config in
-                config.logFileDescriptor = fd
-                config.logLevel = .info
-            }
+            let log = LogCapture()
+            defer { log.remove() }
+            let s = try RunningService(StoryService(), name: "story", configure: log.configure)
             defer { s.stop() }
             // A token signed with another key: refused, and the token must not reach the log.
             let foreignKey = try JWTKey(kid: "test1", secret: Array("another-secret-0123456789abcdefghij".utf8))
@@ -75,7 +71,7 @@ extension ServicesTests {
             let forbidden = try s.request("DELETE", "/stories/77", token: token(5))
             #expect(forbidden.status == 404)
 
-            let lines = try String(contentsOfFile: logFile, encoding: .utf8).split(separator: "\n")
+            let lines = log.lines
             let refusals = lines.filter { $0.contains("refused POST /stories") }
             #expect(refusals.count == 1, "\(lines)")
             #expect(refusals.first?.contains(" info ") == true)

@@ -22,12 +22,8 @@ public final class PrivatePostgres: @unchecked Sendable {
 
     public init() throws {
         script = try Servers.script()
-        runDir = "/tmp/instaverse-pg-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        guard shell("INSTAVERSE_RUN_DIR='\(runDir)' '\(script)' up postgres >/dev/null 2>&1") == 0 else {
-            _ = shell("INSTAVERSE_RUN_DIR='\(runDir)' '\(script)' down >/dev/null 2>&1")
-            throw MissingServer(variable: "a private PostgreSQL (scripts/servers.sh up postgres in \(runDir))")
-        }
-        let env = PrivateBroker.readEnv("\(runDir)/env")
+        let env: [String: String]
+        (runDir, env) = try Servers.startPrivate("postgres", script: script)
         guard let url = env["INSTAVERSE_PG_URL"], let dir = env["INSTAVERSE_PG_DIR"] else {
             throw MissingServer(variable: "INSTAVERSE_PG_URL in \(runDir)/env")
         }
