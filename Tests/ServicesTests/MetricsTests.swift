@@ -70,6 +70,10 @@ extension ServicesTests {
             #expect(refused.status == 401)
             let forbidden = try s.request("DELETE", "/stories/77", token: token(5))
             #expect(forbidden.status == 404)
+            // A refusal by the HTTP layer itself (the body is over the route's 32 KiB).
+            let big = try s.request("PUT", "/stories/78", token: token(5), body: [UInt8](repeating: 0x20, count: 40_000))
+            #expect(big.status == 413)
+            #expect(big.json["error"]?.stringValue == "content_too_large")
 
             let lines = log.lines
             let refusals = lines.filter { $0.contains("refused POST /stories") }
@@ -77,6 +81,7 @@ extension ServicesTests {
             #expect(refusals.first?.contains(" info ") == true)
             #expect(refusals.first?.contains("401 bad_signature") == true, "\(refusals)")
             #expect(lines.filter { $0.contains("refused DELETE /stories/:id: 404") }.count == 1, "\(lines)")
+            #expect(lines.filter { $0.contains("refused PUT /stories/78: 413 content_too_large") }.count == 1, "\(lines)")
             let signature = String(foreign.split(separator: ".").last ?? "")
             #expect(!lines.contains { $0.contains(foreign) || $0.contains(signature) || $0.contains("eyJ") }, "\(lines)")
         }
