@@ -78,7 +78,7 @@ extension ServicesTests {
             let raw = Array(#"{"username":"x"#.utf8) + [0xFF, 0xFE] + Array(#"","email":"e@example.com"}"#.utf8)
             let invalid = try auth.request("POST", "/auth/register", headers: [("Content-Type", "application/json")], body: raw)
             #expect(invalid.status == 400)
-            #expect(invalid.json["message"]?.stringValue?.contains("UTF-8") == true)
+            #expect(invalid.json["message"]?.stringValue?.contains("invalid UTF-8 in username") == true, "\(invalid.text)")
 
             let social = try RunningService(SocialService(), name: "social")
             defer { social.stop() }
