@@ -5,7 +5,9 @@
 import Dispatch
 import Synchronization
 import Testing
+import HTTP1
 import PG
+import Web
 import ServiceKit
 import TestSupport
 
@@ -60,6 +62,28 @@ extension ServicesTests {
                         == "phoenix"
                 })
             }
+        }
+
+        /// How each database failure is answered (no database needed).
+        @Test func failuresMapToStatuses() {
+            let log = ServiceLog(component: "test", level: .error, fd: -1, redact: { $0 })
+            func answer(_ error: any Error) -> HTTPError { Database.httpError(for: error, log: log) }
+            for lost in [PGError(.connection, "server closed the connection unexpectedly"),
+                         PGError(.server, "terminating connection due to administrator command", sqlState: "57P01"),
+                         PGError(.server, "the database system is starting up", sqlState: "57P03"),
+                         PGError(.server, "connection failure", sqlState: "08006")] {
+                let e = answer(lost)
+                #expect(e.status == .serviceUnavailable && e.code == "database_unavailable", "\(lost)")
+                #expect(e.headers["Retry-After"] == String(Database.retryAfterSeconds))
+            }
+            #expect(answer(PGError(.poolFull, "full")).code == "service_busy")
+            #expect(answer(PGError(.poolFull, "full")).headers["Retry-After"] != nil)
+            for text in [PGError(.encode, "NUL in a parameter"),
+                         PGError(.server, "invalid byte sequence for encoding", sqlState: "22021")] {
+                #expect(answer(text).status == .badRequest && answer(text).code == "invalid_text", "\(text)")
+            }
+            #expect(answer(PGError(.server, "syntax error", sqlState: "42601")).status == .internalServerError)
+            #expect(answer(HTTPError.notFound("story not found")) == HTTPError.notFound("story not found"))
         }
 
         @Test func aDatabaseThatIsDownIs503WithRetryAfter() throws {

@@ -88,7 +88,8 @@ public final class Database {
     /// Answers a failed database step: an `HTTPError` as itself; a full or stopped pool 503
     /// `service_busy`; a database that cannot be reached (or dropped the session, or is
     /// shutting down or starting up) 503 `database_unavailable`, both with Retry-After; text
-    /// PostgreSQL cannot store (a NUL a field check missed, invalid UTF-8) 400; anything else
+    /// PostgreSQL cannot store (a NUL a field check missed, invalid UTF-8) 400 `invalid_text`
+    /// (not logged here: the route logs every refusal once); anything else
     /// 500 with a generic message (the detail is logged, never sent). Loop thread only.
     public func fail(_ responder: HTTPResponder, _ error: any Error) {
         responder.respond(error: Database.httpError(for: error, log: log))
@@ -107,7 +108,7 @@ public final class Database {
             log.warning("database unavailable: \(error)")
             return HTTPError.unavailable("database_unavailable", retryAfter: retryAfterSeconds)
         case let error as PGError where error.isBadText:
-            log.info("text refused by PostgreSQL: \(error)")
+            // A refusal: Service.route logs it once, like every 4xx.
             return HTTPError(.badRequest, code: "invalid_text",
                              message: "a text field holds a NUL character or invalid UTF-8")
         default:
