@@ -26,27 +26,12 @@ import TestSupport
         })
     }
 
-    @Test func aJobWhoseFirstStatementMeetsADeadSessionRunsAgainOnce() throws {
+    /// Kills the session of a one-worker pool, then runs a job that reads its backend pid.
+    /// Returns whether the job ran on a new session and how many times `work` ran.
+    func afterTheSessionDied(idleCheck: Duration) throws -> (newSession: Bool, attempts: Int) {
         let schema = try TestSchema()
         defer { schema.drop() }
-        // No ping (an hour of idleness first), so only the retry can save the job.
-        let pool = PGPool(url: schema.url, threads: 1, idleCheck: .seconds(3600))
-        defer { pool.shutdown() }
-        let first = try run(pool) { conn in conn.backendPID }.get()
-        try terminate(first, schema: schema)
-        let attempts = Atomic<Int>(0)
-        let second = try run(pool) { conn in
-            attempts.add(1, ordering: .relaxed)
-            return try conn.query("SELECT pg_backend_pid()")[0].int64(0)
-        }
-        #expect(try second.get() != Int64(first))
-        #expect(attempts.load(ordering: .relaxed) == 2)
-    }
-
-    @Test func anIdleConnectionIsPingedBeforeUse() throws {
-        let schema = try TestSchema()
-        defer { schema.drop() }
-        let pool = PGPool(url: schema.url, threads: 1, idleCheck: .zero)
+        let pool = PGPool(url: schema.url, threads: 1, idleCheck: idleCheck)
         defer { pool.shutdown() }
         let first = try run(pool) { conn in conn.backendPID }.get()
         try terminate(first, schema: schema)
@@ -55,8 +40,20 @@ import TestSupport
             attempts.add(1, ordering: .relaxed)
             return try conn.query("SELECT pg_backend_pid()")[0].int64(0)
         }.get()
-        #expect(pid != Int64(first))
-        #expect(attempts.load(ordering: .relaxed) == 1, "the ping found the dead session: no retry needed")
+        return (pid != Int64(first), attempts.load(ordering: .relaxed))
+    }
+
+    @Test func aJobWhoseFirstStatementMeetsADeadSessionRunsAgainOnce() throws {
+        // No ping (an hour of idleness first), so only the retry can save the job.
+        let outcome = try afterTheSessionDied(idleCheck: .seconds(3600))
+        #expect(outcome.newSession)
+        #expect(outcome.attempts == 2)
+    }
+
+    @Test func anIdleConnectionIsPingedBeforeUse() throws {
+        let outcome = try afterTheSessionDied(idleCheck: .zero)
+        #expect(outcome.newSession)
+        #expect(outcome.attempts == 1, "the ping found the dead session: no retry needed")
     }
 
     @Test func aJobThatAlreadyRanAStatementIsNotRunAgain() throws {
