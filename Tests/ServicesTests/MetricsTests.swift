@@ -2,6 +2,9 @@
 // refusals logged once, without tokens.
 import Foundation
 import Testing
+import AMQP
+import Events
+import TestSupport
 import Tokens
 @testable import ServiceKit
 
@@ -45,6 +48,29 @@ extension ServicesTests {
             #expect((sample(after, "instaverse_social_http_request_seconds_count") ?? 0) >= count + 3)
             #expect(sample(after, "instaverse_social_database_up") == 1)
             #expect(sample(after, "instaverse_social_outbox_pending") != nil)
+        }
+
+        @Test func consumerCountersMoveWithAppliedEvents() throws {
+            let s = try RunningService(StoryService(), name: "story", amqp: true)
+            defer { s.stop() }
+            let publisher = AMQPPublisher(config: try AMQPPublisherConfig(url: try Servers.amqpURL()))
+            defer { publisher.close() }
+            let name = "m" + String(EventID.random().prefix(8)).replacingOccurrences(of: "-", with: "")
+            let applied = "instaverse_story_consumer_events_applied_total"
+            #expect(sample(try s.request("GET", "/metrics").text, applied) == 0)
+            // Publish until one is applied (the queue may not be bound at the first publish).
+            #expect(try eventually(seconds: 30) {
+                _ = try publisher.publish([OutgoingMessage(event: Event.make(
+                    .userRegistered, actor: EventActor(id: 901, username: name), recipientId: 901,
+                    data: EventData(userId: 901, username: name)))])
+                return (sample(try s.request("GET", "/metrics").text, applied) ?? 0) >= 1
+            })
+            // Once everything delivered is applied, nothing is pending and the lag is zero.
+            #expect(try eventually {
+                let text = try s.request("GET", "/metrics").text
+                return sample(text, "instaverse_story_consumer_pending_events") == 0
+                    && sample(text, "instaverse_story_consumer_lag_seconds") == 0
+            })
         }
 
         @Test func everyServiceServesMetrics() throws {
