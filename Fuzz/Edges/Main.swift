@@ -14,7 +14,7 @@
 import Glibc
 #endif
 
-let modeCount = 14
+let modeCount = 15
 
 /// The modes this process runs (all unless FUZZ_EDGES_MODES says otherwise). Read once.
 let enabledModes: [Int] = {
@@ -46,7 +46,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     case 10: fuzzSessionAuth(input)
     case 11: fuzzBodies(input)
     case 12: fuzzMentions(input)
-    default: fuzzSniff(input)
+    case 13: fuzzSniff(input)
+    default: fuzzQuery(input)
     }
     return 0
 }

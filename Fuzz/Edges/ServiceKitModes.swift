@@ -1,5 +1,5 @@
-// Modes 11-13: ServiceKit's pure request validation: the JSON bodies of register, login,
-// profile, story and comment; @mentions; image magic bytes.
+// Modes 11-14: ServiceKit's pure request validation: the JSON bodies of register, login,
+// profile, story and comment; @mentions; image magic bytes; query parameters.
 import HTTP1
 
 /// Mode 11: one JSON body through every validator. What a validator accepts holds its
@@ -19,6 +19,8 @@ func fuzzBodies(_ input: [UInt8]) {
         check((8...128).contains(r.password.count), "password length")
         if let age = r.profile.age { check((13...120).contains(age), "age range") }
         check((r.profile.bio?.count ?? 0) <= 500 && (r.profile.gender?.count ?? 0) <= 32, "profile lengths")
+        check(noNul(r.username, r.email, r.password, r.profile.bio, r.profile.gender, r.profile.favoriteStyle),
+              "a registration field holds NUL (PostgreSQL refuses it: a 500)")
     }
     if let l = try? LoginFields(body) {
         check(l.password.count <= 128 && l.email.count <= 254, "login lengths")
@@ -27,6 +29,8 @@ func fuzzBodies(_ input: [UInt8]) {
         check(p.present.allSatisfy { body.object[$0] != nil }, "profile names a field the body lacks")
     }
     if let s = try? StoryFields(body) {
+        check(noNul(s.caption, s.category, s.device) && (s.tags ?? []).allSatisfy { noNul($0) },
+              "a story field holds NUL")
         if let tags = s.tags {
             check(tags.count <= 20 && Set(tags).count == tags.count, "tag count or duplicates")
             let literal = StoryFields.arrayLiteral(tags)
@@ -42,6 +46,7 @@ func fuzzBodies(_ input: [UInt8]) {
     }
     if let c = try? CommentFields(body) {
         check(!c.text.isEmpty && c.text.count <= 2000, "comment rule")
+        check(noNul(c.text), "a comment holds NUL")
         let e = excerpt(c.text)
         check(e.utf8.count <= 1024, "a comment excerpt over the event's 1024-byte limit")
         check(e.count <= 280, "a comment excerpt over 280 characters")
@@ -62,6 +67,33 @@ func fuzzMentions(_ input: [UInt8]) {
     }
     check(Mentions.usernames(in: caption, limit: 1).count <= 1, "limit 1")
     check(excerpt(caption).utf8.count <= 1024 && eventCaption(caption).utf8.count <= 4096, "event text bounds on any text")
+}
+
+/// True when none of `texts` holds U+0000.
+func noNul(_ texts: String?...) -> Bool {
+    texts.allSatisfy { !($0?.utf8.contains(0) ?? false) }
+}
+
+/// Mode 14: the query-parameter check every service route runs. Accepted ⇒ every name and
+/// value decodes to valid UTF-8 (the lenient decoder, which services read, loses nothing),
+/// holds no NUL and is at most 1000 characters. Refused ⇒ a 400.
+func fuzzQuery(_ input: [UInt8]) {
+    let raw = text(input)
+    do {
+        try TextField.checkQuery(raw)
+    } catch {
+        check(error.status.code == 400, "a query refusal that is not 400")
+        return
+    }
+    for part in raw.split(separator: "&", omittingEmptySubsequences: true) {
+        let pieces = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+        for piece in pieces {
+            let strict = PercentDecoding.decodeQueryComponentStrictly(piece)
+            check(strict != nil && strict == PercentDecoding.decodeQueryComponent(piece), "accepted text that decodes lossily")
+            check(noNul(strict), "accepted a NUL")
+        }
+        if pieces.count == 2 { check(PercentDecoding.decodeQueryComponent(pieces[1]).count <= 1000, "accepted an over-long value") }
+    }
 }
 
 /// Mode 13: magic bytes.

@@ -80,15 +80,12 @@ public enum HTTPResponse {
         return encode(head, body: body.bytes, keepAlive: keepAlive, requestVersion: requestVersion, date: date)
     }
 
-    /// The answer to a parse error: `{"error":"<reason>"}` with the error's status and
-    /// `Connection: close` (the parser cannot continue after an error).
+    /// The answer to a parse error: `{"error":"<status code>","message":"<reason>"}` with the
+    /// error's status and `Connection: close` (the parser cannot continue after an error).
     public static func error(_ error: HTTPParseError, date: String? = nil) -> [UInt8] {
-        var w = JSONWriter()
-        w.beginObject()
-        w.key("error")
-        w.string(error.reason)
-        w.endObject()
-        return json(error.status, w, keepAlive: false, date: date)
+        let head = HTTPResponseHead(status: error.status, headers: ["Content-Type": "application/json"])
+        return encode(head, body: ErrorBody.json(code: error.status.errorCode, message: error.reason),
+                      keepAlive: false, date: date)
     }
 }
 

@@ -17,7 +17,13 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
     public var reason: String
     /// Byte offset where parsing stopped.
     public var offset: Int
-    public var description: String { "\(reason) at byte \(offset)" }
+    /// The object member whose value failed, as a dotted path from the top (`profile.bio`);
+    /// nil when the error is outside any member's value. Lets a 400 name the field.
+    public var member: String? = nil
+    public var description: String {
+        guard let member else { return "\(reason) at byte \(offset)" }
+        return "\(reason) in \(member) at byte \(offset)"
+    }
 }
 
 public enum JSONParser {
@@ -131,7 +137,14 @@ struct Cursor {
             guard peek == ASCII.colon else { throw error("expected :") }
             i += 1
             skipWhitespace()
-            let v = try value(depth: depth)
+            let v: JSONValue
+            do {
+                v = try value(depth: depth)
+            } catch {
+                var named = error
+                named.member = named.member.map { key + "." + $0 } ?? key
+                throw named
+            }
             if members.updateValue(v, forKey: key) != nil {
                 throw JSONParseError(reason: "duplicate member name", offset: keyOffset)
             }

@@ -15,9 +15,27 @@ public enum PercentDecoding {
         decode(component, plusIsSpace: true, strict: false) ?? String(component)
     }
 
+    /// Decodes a query component like `decodeQueryComponent`, but returns nil when the
+    /// decoded bytes are not valid UTF-8 (a malformed escape is still kept literally), so a
+    /// caller can refuse the text instead of storing U+FFFD.
+    public static func decodeQueryComponentStrictly<S: StringProtocol>(_ component: S) -> String? {
+        guard let bytes = decodeBytes(component, plusIsSpace: true, strict: false) else { return nil }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
     static func decode<S: StringProtocol>(_ s: S, plusIsSpace: Bool, strict: Bool) -> String? {
         let u = s.utf8
         if !u.contains(ASCII.percent), !(plusIsSpace && u.contains(ASCII.plus)) { return String(s) }
+        guard let out = decodeBytes(s, plusIsSpace: plusIsSpace, strict: strict) else { return nil }
+        if strict {
+            return String(validating: out, as: UTF8.self)
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The decoded bytes; nil for a malformed escape when `strict`, else the escape is kept.
+    static func decodeBytes<S: StringProtocol>(_ s: S, plusIsSpace: Bool, strict: Bool) -> [UInt8]? {
+        let u = s.utf8
         var out: [UInt8] = []
         out.reserveCapacity(u.count)
         var it = u.makeIterator()
@@ -38,10 +56,7 @@ public enum PercentDecoding {
                 out.append(b)
             }
         }
-        if strict {
-            return String(validating: out, as: UTF8.self)
-        }
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 }
 

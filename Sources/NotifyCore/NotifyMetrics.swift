@@ -1,7 +1,9 @@
 // notifyd's counters, shared by the ingest pipeline (store thread, consumer thread) and the
 // WebSocket/REST front (loop threads). Every field is an atomic, so any thread updates and
 // reads without a lock; `renderPrometheus()` is a snapshot that is consistent per counter,
-// not across counters (Prometheus scrapes are like that anyway).
+// not across counters (Prometheus scrapes are like that anyway). LatencyHistogram is shared
+// with the services (Daemon/Metrics.swift).
+import Daemon
 import Synchronization
 
 public final class NotifyMetrics: Sendable {
@@ -81,58 +83,5 @@ public final class NotifyMetrics: Sendable {
         family("client_messages_rate_limited_total", "counter", "Client messages refused by the per-session rate limit.",
                c(clientMessagesRateLimited))
         return out
-    }
-}
-
-/// A fixed-bucket latency histogram in the Prometheus shape: cumulative buckets, sum, count.
-/// One small lock per observation (the store thread observes once per batch, so it is never
-/// contended in practice); a scrape sees buckets, sum and count of the same instant.
-public final class LatencyHistogram: Sendable {
-    /// Upper bounds in microseconds: 1, 2.5, 5, 10, 25, 50, 100, 250 ms, 1 s, 2.5 s, +Inf.
-    public static let boundsMicros: [Int] = [1000, 2500, 5000, 10_000, 25_000, 50_000, 100_000, 250_000,
-                                             1_000_000, 2_500_000]
-    private struct State: Sendable {
-        /// Non-cumulative; the last one is +Inf.
-        var buckets = [Int](repeating: 0, count: LatencyHistogram.boundsMicros.count + 1)
-        var sumMicros = 0
-        var count = 0
-    }
-    private let state = Mutex(State())
-
-    public init() {}
-
-    public func observe(micros: Int) {
-        let i = Self.boundsMicros.firstIndex { micros <= $0 } ?? Self.boundsMicros.count
-        state.withLock { s in
-            s.buckets[i] += 1
-            s.sumMicros += micros
-            s.count += 1
-        }
-    }
-
-    public var observations: Int { state.withLock { $0.count } }
-    public var totalMicros: Int { state.withLock { $0.sumMicros } }
-
-    func render(into out: inout String, name: String, help: String) {
-        let s = state.withLock { $0 }
-        out += "# HELP \(name) \(help)\n# TYPE \(name) histogram\n"
-        var cumulative = 0
-        for (i, bound) in Self.boundsMicros.enumerated() {
-            cumulative += s.buckets[i]
-            out += "\(name)_bucket{le=\"\(seconds(bound))\"} \(cumulative)\n"
-        }
-        out += "\(name)_bucket{le=\"+Inf\"} \(s.count)\n"
-        out += "\(name)_sum \(seconds(s.sumMicros))\n"
-        out += "\(name)_count \(s.count)\n"
-    }
-
-    /// Microseconds as decimal seconds without Foundation: 2500 -> "0.0025".
-    private func seconds(_ micros: Int) -> String {
-        let whole = micros / 1_000_000, frac = micros % 1_000_000
-        if frac == 0 { return String(whole) }
-        var f = String(frac)
-        f = String(repeating: "0", count: 6 - f.count) + f
-        while f.hasSuffix("0") { f.removeLast() }
-        return "\(whole).\(f)"
     }
 }

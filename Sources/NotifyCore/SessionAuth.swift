@@ -42,15 +42,8 @@ public struct AuthRejection: Error, Sendable, Equatable {
         self.retryAfter = retryAfter ?? ((status == .tooManyRequests || status == .serviceUnavailable) ? 1 : nil)
     }
 
-    /// The JSON body `{"error":"<name>","message":"<what to do>"}`.
-    public var body: [UInt8] {
-        var w = JSONWriter(capacity: error.utf8.count + message.utf8.count + 32)
-        w.beginObject()
-        w.member("error", error)
-        w.member("message", message)
-        w.endObject()
-        return w.bytes
-    }
+    /// The services' error body `{"error":"<name>","message":"<what to do>"}` (ErrorBody).
+    public var body: [UInt8] { ErrorBody.json(code: error, message: message) }
 
     /// Response headers: JSON, the RFC 6750 challenge on 401, Retry-After on 429 and 503.
     public var headers: HTTPHeaders {

@@ -13,6 +13,10 @@ public final class PGConnection {
     private var preparedInSession: Set<String> = []
     /// Nesting depth of `transaction`; > 0 forbids a silent reconnect (the transaction is gone).
     private var transactionDepth = 0
+    /// Statements that succeeded on this connection. PGPool compares it before and after a
+    /// job: a job whose first statement failed on a dead session ran nothing, so it may run
+    /// again on a fresh connection.
+    public private(set) var completedStatements = 0
 
     /// Connects with a libpq URL or key=value string (e.g. postgresql://postgres@127.0.0.1:5432/users_db).
     /// Throws `.connection` with PQerrorMessage when the server cannot be reached.
@@ -30,6 +34,15 @@ public final class PGConnection {
 
     /// True while libpq believes the session is usable (PQstatus == CONNECTION_OK).
     public var isConnected: Bool { PQstatus(handle) == CONNECTION_OK }
+
+    /// One round trip with an empty query: true when the server answered. A session that
+    /// sat idle across a server restart still reports CONNECTION_OK until it is used; this
+    /// finds out (and leaves PQstatus CONNECTION_BAD when it was dead). Never reconnects.
+    public func ping() -> Bool {
+        guard PQstatus(handle) == CONNECTION_OK, let result = PQexec(handle, "") else { return false }
+        defer { PQclear(result) }
+        return PQresultStatus(result) == PGRES_EMPTY_QUERY
+    }
 
     /// The backend's process id (pg_backend_pid()), e.g. to terminate it in a test.
     public var backendPID: Int32 { PQbackendPID(handle) }
@@ -174,6 +187,7 @@ public final class PGConnection {
         guard let result else { throw PGError.from(result: nil, connection: handle) }
         switch PQresultStatus(result) {
         case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            completedStatements += 1
             return PGResult(taking: result)
         default:
             let error = PGError.from(result: result, connection: handle)

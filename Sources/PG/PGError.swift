@@ -45,6 +45,17 @@ public struct PGError: Error, Sendable, CustomStringConvertible {
     public var isForeignKeyViolation: Bool { sqlState == "23503" }
     /// SQLSTATE 40001 or 40P01: the transaction may be retried as a whole.
     public var isRetryableTransactionFailure: Bool { sqlState == "40001" || sqlState == "40P01" }
+    /// The database cannot be used right now, through no fault of the statement: the
+    /// connection failed or was lost (class 08), or the server is shutting down or starting
+    /// (57P01-57P03). A client may retry later (HTTP 503).
+    public var isUnavailable: Bool {
+        if kind == .connection { return true }
+        guard let sqlState else { return false }
+        return sqlState.hasPrefix("08") || sqlState == "57P01" || sqlState == "57P02" || sqlState == "57P03"
+    }
+    /// Text the server cannot store: a NUL in a parameter (`.encode`), invalid UTF-8
+    /// (22021) or a character the encoding lacks (22P05).
+    public var isBadText: Bool { kind == .encode || sqlState == "22021" || sqlState == "22P05" }
 
     public var description: String {
         var text = "PGError(\(kind)"

@@ -53,15 +53,36 @@ public struct HTTPRequest {
     }
 }
 
-/// An error a handler reports to its client: `status` with the body `{"error": message}`.
-/// `message` goes to the client, so it must not carry internals.
+/// An error a handler reports to its client: `status` with the body
+/// `{"error": code, "message": message}` (ErrorBody) and any `headers` (Retry-After on 429
+/// and 503). Both strings go to the client, so they must not carry internals.
 public struct HTTPError: Error, Sendable, Equatable, CustomStringConvertible {
     public let status: HTTPStatus
+    /// A stable snake_case code (`missing_token`, `not_found`, `database_unavailable`).
+    public let code: String
+    /// Text for a person: what went wrong and what to do; a 400 names the field.
     public let message: String
+    /// Extra response headers (Retry-After, WWW-Authenticate).
+    public let headers: HTTPHeaders
 
-    public init(_ status: HTTPStatus, _ message: String) {
+    /// The explicit form: `code` must be snake_case (ErrorBody.isCode).
+    public init(_ status: HTTPStatus, code: String, message: String, headers: HTTPHeaders = [:]) {
         self.status = status
+        self.code = code
         self.message = message
+        self.headers = headers
+    }
+
+    /// The short form used all over the services. A `text` that is already a code
+    /// (`missing_token`) stays the code and gets its standard message; a sentence becomes the
+    /// message under the status's code (`bad_request`, `not_found`, `conflict`, ...).
+    public init(_ status: HTTPStatus, _ text: String) {
+        if ErrorBody.isCode(text) {
+            self.init(status, code: text,
+                      message: ErrorBody.standardMessage(for: text) ?? status.defaultErrorMessage)
+        } else {
+            self.init(status, code: status.errorCode, message: text)
+        }
     }
 
     public static func badRequest(_ message: String) -> HTTPError { HTTPError(.badRequest, message) }
@@ -69,14 +90,21 @@ public struct HTTPError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func forbidden(_ message: String = "forbidden") -> HTTPError { HTTPError(.forbidden, message) }
     public static func notFound(_ message: String = "not found") -> HTTPError { HTTPError(.notFound, message) }
 
-    public var description: String { "\(status.code) \(message)" }
-
-    /// `{"error": message}`.
-    var jsonBody: [UInt8] {
-        var w = JSONWriter(capacity: message.utf8.count + 16)
-        w.beginObject()
-        w.member("error", message)
-        w.endObject()
-        return w.bytes
+    /// 429 `too_many_requests` with Retry-After.
+    public static func tooManyRequests(_ message: String, retryAfter seconds: Int) -> HTTPError {
+        HTTPError(.tooManyRequests, code: "too_many_requests", message: message,
+                  headers: ["Retry-After": String(max(1, seconds))])
     }
+
+    /// 503 with `code` and Retry-After.
+    public static func unavailable(_ code: String, retryAfter seconds: Int, message: String? = nil) -> HTTPError {
+        HTTPError(.serviceUnavailable, code: code,
+                  message: message ?? ErrorBody.standardMessage(for: code) ?? HTTPStatus.serviceUnavailable.defaultErrorMessage,
+                  headers: ["Retry-After": String(max(1, seconds))])
+    }
+
+    public var description: String { "\(status.code) \(code): \(message)" }
+
+    /// `{"error": code, "message": message}`.
+    public var jsonBody: [UInt8] { ErrorBody.json(code: code, message: message) }
 }

@@ -39,10 +39,15 @@ public final class HTTPResponder {
     private let method: HTTPMethod
     private let path: String
     var logLabel: String { "\(method) \(path)" }
+    var requestMethod: HTTPMethod { method }
+    var requestPath: String { path }
     private(set) var connection: HTTPServerConnection?
     private let sink: ((HTTPStatus, HTTPHeaders, [UInt8]) -> Void)?
     var dispatched = false
     public private(set) var hasResponded = false
+    /// Called once, on the loop thread, with the status and body of the response just before
+    /// it is sent (metrics, refusal logs). Not called when the connection is already gone.
+    public var onRespond: ((HTTPStatus, [UInt8]) -> Void)?
 
     init(connection: HTTPServerConnection, head: HTTPRequestHead, serial: UInt32) {
         self.connection = connection
@@ -71,8 +76,9 @@ public final class HTTPResponder {
         // going, and the connection closes with it.
         guard connection.connection.loop.isOnLoopThread else { return }
         connection.log("\(logLabel): handler dropped its responder without responding; answered 500")
-        connection.sendResponse(context, .internalServerError, HTTPHeaders(),
-                                HTTPError(.internalServerError, "internal error").jsonBody)
+        let body = HTTPError(.internalServerError, "internal error").jsonBody
+        onRespond?(.internalServerError, body)
+        connection.sendResponse(context, .internalServerError, ["Content-Type": "application/json"], body)
     }
 
     /// True when responding would do nothing: the connection went away, or this request was
@@ -90,6 +96,10 @@ public final class HTTPResponder {
             return
         }
         hasResponded = true
+        if let observer = onRespond {
+            onRespond = nil
+            if sink != nil || connection != nil { observer(status, body) }
+        }
         if let sink {
             sink(status, headers, body)
             return
@@ -106,9 +116,12 @@ public final class HTTPResponder {
         respond(status, headers: headers, body: body.bytes)
     }
 
-    /// `error.status` with `{"error": error.message}`.
+    /// `error.status` with `{"error": error.code, "message": error.message}`, the error's own
+    /// headers (Retry-After) and then `headers`.
     public func respond(error: HTTPError, headers: HTTPHeaders = [:]) {
-        var headers = headers
+        var merged = error.headers
+        for field in headers { merged.replace(name: field.name, value: field.value) }
+        var headers = merged
         headers.replace(name: "Content-Type", value: "application/json")
         respond(error.status, headers: headers, body: error.jsonBody)
     }

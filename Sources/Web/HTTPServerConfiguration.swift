@@ -37,6 +37,12 @@ extension HTTPServer {
         /// Receives one line per unusual event (handler errors, misuse). Lines name the method
         /// and path, never the query string or any header. Called on the loop thread.
         public var log: (@Sendable (String) -> Void)?
+        /// Receives each error the server answers itself: no route took the request (404,
+        /// 405, 400 invalid path), or the request broke a protocol rule or limit (400, 408,
+        /// 413, 414, 431), with the method and the path (never the query; "-" when the head
+        /// was not parsed). Called on the loop thread; route handlers' responses are observed
+        /// with `HTTPResponder.onRespond` instead.
+        public var onUnroutedError: (@Sendable (HTTPMethod, String, HTTPError) -> Void)?
 
         public init() {}
     }

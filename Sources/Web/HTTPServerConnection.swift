@@ -265,6 +265,7 @@ final class HTTPServerConnection: TCPConnectionDelegate {
             responder.target = .upgrade
             handler(request, responder)
         case .error(let error, let headers):
+            server.configuration.onUnroutedError?(responder.requestMethod, responder.requestPath, error)
             responder.respond(error: error, headers: headers)
         case .upgrade:
             responder.respond(error: HTTPError(.internalServerError, "internal error"))
@@ -327,6 +328,10 @@ final class HTTPServerConnection: TCPConnectionDelegate {
 
     /// Answers a parse error (or a timeout) with its status and closes.
     func fail(_ error: HTTPParseError) {
+        if let observe = server.configuration.onUnroutedError {
+            observe(current?.requestMethod ?? HTTPMethod("-"), current?.requestPath ?? "-",
+                    HTTPError(error.status, code: error.status.errorCode, message: error.reason))
+        }
         current = nil
         write(HTTPResponse.error(error, date: server.date))
         beginLingeringClose()

@@ -119,7 +119,7 @@ public final class WebSocketServer {
     /// The upgrade hook body (HTTPServer's contract): validate, ask `accept`, then write the 101
     /// and hand the connection to a WebSocketConnection.
     func upgrade(head: HTTPRequestHead, tcp: TCPConnection, buffered: [UInt8]) -> HTTPUpgradeResult {
-        if isShuttingDown { return .rejected(.serviceUnavailable, body: Array("shutting down\n".utf8)) }
+        if isShuttingDown { return WebSocketServer.rejection(.unavailable("shutting_down", retryAfter: 1)) }
         let headers = head.headers.fields.map { (name: $0.name, value: $0.value) }
         let validated = WebSocketServerHandshake.respond(
             method: head.method.rawValue, httpVersion: (head.version.major, head.version.minor), headers: headers,
@@ -140,7 +140,7 @@ public final class WebSocketServer {
             var response = handshake.responseHead
             if let subprotocol {
                 guard handshake.offeredSubprotocols.contains(subprotocol) else {
-                    return .rejected(.internalServerError, body: Array("subprotocol not offered\n".utf8))
+                    return WebSocketServer.rejection(HTTPError(.internalServerError, "internal error"))
                 }
                 // Insert the chosen protocol before the blank line ending the 101.
                 response.removeLast(2)
@@ -161,8 +161,15 @@ public final class WebSocketServer {
         }
     }
 
+    /// An upgrade refused with the services' JSON error body and the error's headers.
+    static func rejection(_ error: HTTPError) -> HTTPUpgradeResult {
+        var headers = error.headers
+        headers.replace(name: "Content-Type", value: "application/json")
+        return .rejected(error.status, headers: headers, body: error.jsonBody)
+    }
+
     /// The codec's rejection as the HTTP server's: same status, the extra headers it carries
-    /// (Allow, Upgrade, Sec-WebSocket-Version), the reason as the body.
+    /// (Allow, Upgrade, Sec-WebSocket-Version), the reason as the JSON error's message.
     static func httpRejection(_ rejection: WebSocketHandshakeRejection) -> HTTPUpgradeResult {
         var headers = HTTPHeaders()
         let text = String(decoding: rejection.responseHead, as: UTF8.self)
@@ -174,7 +181,8 @@ public final class WebSocketServer {
             if lower == "content-type" || lower == "content-length" || lower == "connection" { continue }
             headers.add(name: name, value: String(line[line.index(after: colon)...].drop { $0 == " " }))
         }
-        headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
-        return .rejected(HTTPStatus(rejection.status), headers: headers, body: Array((rejection.reason + "\n").utf8))
+        let status = HTTPStatus(rejection.status)
+        headers.add(name: "Content-Type", value: "application/json")
+        return .rejected(status, headers: headers, body: ErrorBody.json(code: status.errorCode, message: rejection.reason))
     }
 }

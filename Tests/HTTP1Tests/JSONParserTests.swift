@@ -66,6 +66,26 @@ import HTTP1
             Issue.record("parsed")
         } catch {
             #expect(error.offset == 7)
+            #expect(error.member == nil)
+        }
+    }
+
+    /// A bad value names its member, as a dotted path, so a 400 can name the field.
+    @Test func errorNamesTheMemberWhoseValueFailed() {
+        let bad: [UInt8] = Array(#"{"ok":"x","profile":{"bio":"a"#.utf8) + [0xFF] + Array(#""}}"#.utf8)
+        do {
+            _ = try JSONParser.parse(bad)
+            Issue.record("parsed")
+        } catch {
+            #expect(error.reason == "invalid UTF-8")
+            #expect(error.member == "profile.bio")
+            #expect(error.description == "invalid UTF-8 in profile.bio at byte 29")
+        }
+        do {
+            _ = try JSONParser.parse(#"{"tags":["a", nope]}"#)
+            Issue.record("parsed")
+        } catch {
+            #expect(error.member == "tags")
         }
     }
 }

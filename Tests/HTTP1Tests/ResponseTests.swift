@@ -51,7 +51,8 @@ func text(_ b: [UInt8]) -> String { String(decoding: b, as: UTF8.self) }
         let out = text(HTTPResponse.error(HTTPParseError(.requestHeaderFieldsTooLarge, "too many header fields")))
         #expect(out.hasPrefix("HTTP/1.1 431 Request Header Fields Too Large\r\n"))
         #expect(out.contains("Connection: close\r\n"))
-        #expect(out.hasSuffix("\r\n\r\n{\"error\":\"too many header fields\"}"))
+        #expect(out.contains("Content-Type: application/json\r\n"))
+        #expect(out.hasSuffix("\r\n\r\n{\"error\":\"request_header_fields_too_large\",\"message\":\"too many header fields\"}"))
     }
 }
 

@@ -72,7 +72,11 @@ import TestSupport
         #expect(seen.count == 7 && Set(seen).count == 7)
         #expect(seen == seen.sorted(by: >))
         #expect(try HTTP.get(port: daemon.port, "/notifications/\(user)?limit=0", token: token).status == 400)
-        #expect(try HTTP.get(port: daemon.port, "/notifications/\(user)?limit=101", token: token).status == 400)
+        let tooMany = try HTTP.get(port: daemon.port, "/notifications/\(user)?limit=101", token: token)
+        #expect(tooMany.status == 400)
+        // The services' error shape: a code and a message naming the parameter.
+        #expect(tooMany.json?["error"] as? String == "bad_limit")
+        #expect((tooMany.json?["message"] as? String)?.contains("limit") == true)
         #expect(try HTTP.get(port: daemon.port, "/notifications/\(user)?before=abc", token: token).status == 400)
         daemon.expectCleanExit()
     }

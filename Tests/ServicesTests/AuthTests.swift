@@ -25,7 +25,8 @@ extension ServicesTests {
             // Duplicates and validation.
             let dupEmail = try s.request("POST", "/auth/register", json: #"{"username":"alice2","email":"ALICE@example.com","password":"password123"}"#)
             #expect(dupEmail.status == 409)
-            #expect(dupEmail.json["error"]?.stringValue == "email is already registered")
+            #expect(dupEmail.json["error"]?.stringValue == "conflict")
+            #expect(dupEmail.json["message"]?.stringValue == "email is already registered")
             let dupName = try s.request("POST", "/auth/register", json: #"{"username":"Alice","email":"other@example.com","password":"password123"}"#)
             #expect(dupName.status == 409)
             #expect(try s.request("POST", "/auth/register", json: #"{"username":"x","email":"x@example.com","password":"password123"}"#).status == 400)
@@ -99,7 +100,7 @@ extension ServicesTests {
             #expect(unknown.status == 401)
             #expect(wrong.status == 401)
             #expect(unknown.body == wrong.body)
-            #expect(wrong.json["error"]?.stringValue == "invalid credentials")
+            #expect(wrong.json["error"]?.stringValue == "invalid_credentials")
             // Four more failures make five in the window; then even the right password is refused.
             for _ in 0..<4 {
                 #expect(try s.request("POST", "/auth/login", json: #"{"email":"dora@example.com","password":"wrong-horse"}"#).status == 401)

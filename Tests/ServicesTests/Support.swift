@@ -49,6 +49,28 @@ struct TestDatabase {
     }
 }
 
+/// A log file a service writes to (at info), read back by the test. Call `remove()` after
+/// the service stopped.
+struct LogCapture {
+    let path = NSTemporaryDirectory() + "service-log-\(UUID().uuidString).log"
+    let fd: Int32
+
+    init() { fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0o600) }
+
+    /// For `RunningService(configure:)`.
+    func configure(_ config: inout ServiceConfig) {
+        config.logFileDescriptor = fd
+        config.logLevel = .info
+    }
+
+    var lines: [Substring] { ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n") }
+
+    func remove() {
+        close(fd)
+        unlink(path)
+    }
+}
+
 /// A service running in-process on 127.0.0.1, port 0, with its own database.
 final class RunningService {
     let host: ServiceHost

@@ -32,7 +32,10 @@ public enum Servers {
         return port
     }
     /// postgresql://postgres@127.0.0.1:PORT (append /DBNAME).
-    public static func postgresURL(database: String) throws -> String { try env("INSTAVERSE_PG_URL") + "/" + database }
+    public static func postgresURL(database: String) throws -> String {
+        if let server = postgresOverride { return server.baseURL + "/" + database }
+        return try env("INSTAVERSE_PG_URL") + "/" + database
+    }
     /// The servers script, for tests that stop and start the broker.
     public static func script() throws -> String { try env("INSTAVERSE_SERVERS_SCRIPT") }
 }
@@ -45,6 +48,17 @@ public func shell(_ command: String) -> Int32 {
 }
 
 extension Servers {
+    /// Starts `what` (rabbitmq, postgres) through the servers script in a new run dir of its
+    /// own, with free ports; returns the run dir and the variables its env file exports.
+    static func startPrivate(_ what: String, script: String) throws -> (runDir: String, env: [String: String]) {
+        let runDir = "/tmp/instaverse-\(what)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        guard shell("INSTAVERSE_RUN_DIR='\(runDir)' '\(script)' up \(what) >/dev/null 2>&1") == 0 else {
+            _ = shell("INSTAVERSE_RUN_DIR='\(runDir)' '\(script)' down >/dev/null 2>&1")
+            throw MissingServer(variable: "a private \(what) (scripts/servers.sh up \(what) in \(runDir))")
+        }
+        return (runDir, PrivateBroker.readEnv("\(runDir)/env"))
+    }
+
     /// Set for the duration of a test that runs against its own `PrivateBroker`: every
     /// `amqpURL()`/`amqpPort()` call made from that test's task then answers with it.
     @TaskLocal public static var brokerOverride: PrivateBroker?
@@ -64,12 +78,8 @@ public final class PrivateBroker: @unchecked Sendable {
 
     public init() throws {
         script = try Servers.script()
-        runDir = "/tmp/instaverse-broker-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        guard shell("INSTAVERSE_RUN_DIR='\(runDir)' '\(script)' up rabbitmq >/dev/null 2>&1") == 0 else {
-            _ = shell("INSTAVERSE_RUN_DIR='\(runDir)' '\(script)' down >/dev/null 2>&1")
-            throw MissingServer(variable: "a private RabbitMQ (scripts/servers.sh up rabbitmq in \(runDir))")
-        }
-        let env = PrivateBroker.readEnv("\(runDir)/env")
+        let env: [String: String]
+        (runDir, env) = try Servers.startPrivate("rabbitmq", script: script)
         guard let u = env["INSTAVERSE_AMQP_URL"], let p = env["INSTAVERSE_AMQP_PORT"].flatMap(Int.init) else {
             throw MissingServer(variable: "INSTAVERSE_AMQP_URL in \(runDir)/env")
         }

@@ -55,7 +55,7 @@ extension WebTests {
             client.send("POST /users/1/notes HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\n{bad}")
             let bad = try #require(client.readResponse())
             #expect(bad.status == 400)
-            #expect(bad.text.hasPrefix(#"{"error":"invalid JSON"#))
+            #expect(bad.text.hasPrefix(#"{"error":"bad_request","message":"invalid JSON"#))
             #expect(server.stop())
         }
 
@@ -120,7 +120,7 @@ extension WebTests {
             client.send("GET /nope HTTP/1.1\r\nHost: t\r\n\r\n")
             let missing = try #require(client.readResponse())
             #expect(missing.status == 404)
-            #expect(missing.text == #"{"error":"not found"}"#)
+            #expect(missing.text == #"{"error":"not_found","message":"not found"}"#)
             client.send("DELETE /text/a HTTP/1.1\r\nHost: t\r\n\r\n")
             let wrong = try #require(client.readResponse())
             #expect(wrong.status == 405)
@@ -198,11 +198,11 @@ extension WebTests {
             client.send("GET /forbidden HTTP/1.1\r\nHost: t\r\n\r\n")
             let forbidden = try #require(client.readResponse())
             #expect(forbidden.status == 403)
-            #expect(forbidden.text == #"{"error":"no access"}"#)
+            #expect(forbidden.text == #"{"error":"forbidden","message":"no access"}"#)
             client.send("GET /crash?access_token=SECRET HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer TOKEN\r\n\r\n")
             let crash = try #require(client.readResponse())
             #expect(crash.status == 500)
-            #expect(crash.text == #"{"error":"internal error"}"#)
+            #expect(crash.text == #"{"error":"internal_error","message":"internal error"}"#)
             client.send("GET /forgot HTTP/1.1\r\nHost: t\r\n\r\n")
             #expect(client.readResponse()?.status == 500)
             #expect(server.stop())
@@ -217,7 +217,7 @@ extension WebTests {
             let responder = HTTPResponder { status, _, body in got.withLock { $0 = (status.code, body) } }
             responder.run { throw HTTPError.badRequest("x") }
             #expect(got.withLock { $0?.0 } == 400)
-            #expect(got.withLock { $0.map { String(decoding: $0.1, as: UTF8.self) } } == #"{"error":"x"}"#)
+            #expect(got.withLock { $0.map { String(decoding: $0.1, as: UTF8.self) } } == #"{"error":"x","message":"the request is invalid"}"#)
         }
     }
 }

@@ -94,6 +94,8 @@ extension WebTests {
             let refused = try #require(old.readResponse())
             #expect(refused.status == 426)
             #expect(refused.header("Sec-WebSocket-Version") == "13")
+            #expect(refused.header("Content-Type") == "application/json")
+            #expect(refused.text.hasPrefix(#"{"error":"upgrade_required","message":"#))
             #expect(try server.onLoop { $0.ws.counters.openConnections } == 0)
             #expect(server.stop())
         }

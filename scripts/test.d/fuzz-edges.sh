@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # libFuzzer run of the parsers at the product's edges (Fuzz/Edges: JWT and its flat JSON,
 # redaction, Base64URL, the scrypt string, the JWT key list, Event.decode, AMQPEndpoint,
-# notifyd's client messages and upgrade query, ServiceKit's body validators, mentions and
-# image sniffing) for FUZZ_SECONDS (default 30); non-zero on a crash, a leak or a timeout,
+# notifyd's client messages and upgrade query, ServiceKit's body validators, mentions, image
+# sniffing and the query-parameter check) for FUZZ_SECONDS (default 30); non-zero on a crash, a leak or a timeout,
 # the input kept under fuzz-out/. FUZZ_EDGES_MODES=0,1,2 restricts the modes (Main.swift).
 #
 # HTTP1, Tokens (with -enable-testing, for the internal scrypt parser and FlatJSON) and
@@ -32,7 +32,8 @@ echo "fuzz-edges: building"
     swiftc "${FLAGS[@]}" -wmo -module-name Web -I "$M" -I Sources/COpenSSL -I Sources/CRabbitMQ \
         Fuzz/Edges/*.swift \
         Sources/ServiceKit/Runtime/JSONBody.swift Sources/ServiceKit/Runtime/Mentions.swift \
-        Sources/ServiceKit/Runtime/StringTrimming.swift Sources/ServiceKit/Auth/AuthFields.swift \
+        Sources/ServiceKit/Runtime/StringTrimming.swift Sources/ServiceKit/Runtime/TextField.swift \
+        Sources/ServiceKit/Auth/AuthFields.swift \
         Sources/ServiceKit/Story/StoryFields.swift Sources/ServiceKit/Social/CommentFields.swift \
         Sources/ServiceKit/Story/ImageStore.swift \
         Sources/NotifyCore/ClientMessage.swift Sources/NotifyCore/SessionAuth.swift Sources/NotifyCore/RejectionMessages.swift \

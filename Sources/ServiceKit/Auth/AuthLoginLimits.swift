@@ -86,7 +86,6 @@ struct LoginLimits: Sendable {
     }
 
     static func tooMany(retryAfter: Int) -> Reply {
-        .refusal(.tooManyRequests, error: "too_many_requests", message: "too many failed logins, try again later",
-                 retryAfter: retryAfter)
+        .error(.tooManyRequests("too many failed logins, try again later", retryAfter: retryAfter))
     }
 }

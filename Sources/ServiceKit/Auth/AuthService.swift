@@ -165,7 +165,7 @@ public struct AuthService: ServiceDefinition {
             }) { matches in
                 // A failure's row stays counted.
                 guard matches, let user = candidate.user else {
-                    responder.respond(error: HTTPError.unauthorized("invalid credentials"))
+                    responder.respond(error: HTTPError(.unauthorized, code: "invalid_credentials", message: "invalid credentials"))
                     return
                 }
                 service.database.respond(responder) { conn in

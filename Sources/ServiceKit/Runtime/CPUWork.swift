@@ -16,6 +16,6 @@ extension Service {
         }
     }
 
-    /// The answer when the CPU pool is full.
-    public static let busy = HTTPError(.serviceUnavailable, "service busy, retry later")
+    /// The answer when the CPU pool is full: 503 `service_busy` with Retry-After.
+    public static let busy = HTTPError.unavailable("service_busy", retryAfter: 1)
 }

@@ -32,6 +32,13 @@ public struct Reply: Sendable {
     }
 
     public static let noContent = Reply(.noContent)
+
+    /// The error's status, headers (Retry-After) and `{"error": code, "message": …}` body.
+    public static func error(_ error: HTTPError) -> Reply {
+        var headers = error.headers
+        headers.replace(name: "Content-Type", value: "application/json")
+        return Reply(error.status, headers: headers, body: error.jsonBody)
+    }
 }
 
 /// Loop-side handle of the PGPool. Loop-confined like the loop it belongs to.
@@ -63,8 +70,7 @@ public final class Database {
     }
 
     /// Runs `work` off the loop and sends its Reply. An `HTTPError` thrown by `work` becomes
-    /// its status and `{"error": message}`; a full pool 503; anything else 500 with a generic
-    /// message (the detail is logged, never sent). Loop thread only.
+    /// its status and error body; a failure is answered by `fail`. Loop thread only.
     public func respond(_ responder: HTTPResponder, _ work: @escaping @Sendable (PGConnection) throws -> Reply) {
         run(work) { [self] result in
             switch result {
@@ -76,18 +82,38 @@ public final class Database {
         }
     }
 
-    /// Answers a failed database step: an `HTTPError` as itself, a full or stopped pool 503,
-    /// anything else 500 with a generic message (the detail is logged). Loop thread only.
+    /// Seconds a client is asked to wait (Retry-After) when the database is down or busy.
+    public static let retryAfterSeconds = 2
+
+    /// Answers a failed database step: an `HTTPError` as itself; a full or stopped pool 503
+    /// `service_busy`; a database that cannot be reached (or dropped the session, or is
+    /// shutting down or starting up) 503 `database_unavailable`, both with Retry-After; text
+    /// PostgreSQL cannot store (a NUL a field check missed, invalid UTF-8) 400 `invalid_text`
+    /// (not logged here: the route logs every refusal once); anything else
+    /// 500 with a generic message (the detail is logged, never sent). Loop thread only.
     public func fail(_ responder: HTTPResponder, _ error: any Error) {
+        responder.respond(error: Database.httpError(for: error, log: log))
+    }
+
+    /// The HTTPError a failed database step answers with (see `fail`), logging what the
+    /// client is not told: 503s at warning, the unexpected at error.
+    public static func httpError(for error: any Error, log: ServiceLog) -> HTTPError {
         switch error {
         case let error as HTTPError:
-            responder.respond(error: error)
+            return error
         case let error as PGError where error.kind == .poolFull || error.kind == .shutdown:
             log.warning("database busy: \(error)")
-            responder.respond(error: HTTPError(.serviceUnavailable, "service busy, retry later"))
+            return HTTPError.unavailable("service_busy", retryAfter: retryAfterSeconds)
+        case let error as PGError where error.isUnavailable:
+            log.warning("database unavailable: \(error)")
+            return HTTPError.unavailable("database_unavailable", retryAfter: retryAfterSeconds)
+        case let error as PGError where error.isBadText:
+            // A refusal: Service.route logs it once, like every 4xx.
+            return HTTPError(.badRequest, code: "invalid_text",
+                             message: "a text field holds a NUL character or invalid UTF-8")
         default:
             log.error("request failed: \(error)")
-            responder.respond(error: HTTPError(.internalServerError, "internal error"))
+            return HTTPError(.internalServerError, "internal error")
         }
     }
 }

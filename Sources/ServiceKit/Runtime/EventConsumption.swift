@@ -59,9 +59,10 @@ final class EventConsumption: Sendable {
 
 /// Starts the consumer and its applier thread with its own connection to `databaseURL`.
 func startConsumer(url: String, queue: String, subscription: EventSubscription, databaseURL: String,
-                   log: ServiceLog) throws -> EventConsumption {
+                   log: ServiceLog, stats: ConsumerStats) throws -> EventConsumption {
     let config = try AMQPConsumerConfig(url: url, queue: queue, bindingKeys: subscription.keys.map(\.routingKey))
-    let applier = EventApplier(queue: queue, databaseURL: databaseURL, subscription: subscription, log: log)
+    let applier = EventApplier(queue: queue, databaseURL: databaseURL, subscription: subscription, log: log,
+                               stats: stats)
     do {
         let consumer = try AMQPConsumer(config: config, onState: { state in
             if case .connected(let generation) = state { applier.connected(generation: generation) }
@@ -91,14 +92,16 @@ final class EventApplier: @unchecked Sendable {
     private let databaseURL: String
     private let subscription: EventSubscription
     private let log: ServiceLog
+    private let stats: ConsumerStats
     private let thread: WorkerThreads
     private let stopping = Interruptible()
     private let latestGeneration = Atomic<UInt64>(0)
     private var connection: PGConnection?
     private var consumerRef: AMQPConsumer?
 
-    init(queue: String, databaseURL: String, subscription: EventSubscription, log: ServiceLog) {
+    init(queue: String, databaseURL: String, subscription: EventSubscription, log: ServiceLog, stats: ConsumerStats) {
         self.queue = queue
+        self.stats = stats
         self.databaseURL = databaseURL
         self.subscription = subscription
         self.log = log
@@ -117,7 +120,9 @@ final class EventApplier: @unchecked Sendable {
     /// Consumer thread: queues a batch behind the ones before it.
     func enqueue(_ deliveries: [AMQPDelivery]) {
         guard !deliveries.isEmpty else { return }
+        stats.batchQueued(count: deliveries.count)
         if !thread.submit({ [self] in self.apply(deliveries) }) {
+            stats.batchFinished(count: deliveries.count)
             // Left unacked: the broker redelivers it after the consumer reconnects.
             log.error("consumer \(queue): applier queue refused a batch (stopping or full)")
         }
@@ -132,6 +137,7 @@ final class EventApplier: @unchecked Sendable {
     /// Applier thread. Applies every event of the batch in order, retrying the first failure
     /// until it commits; then acks the whole batch.
     private func apply(_ deliveries: [AMQPDelivery]) {
+        defer { stats.batchFinished(count: deliveries.count) }
         guard let consumer = consumerRef, let last = deliveries.last else { return }
         var index = 0
         var attempt = 0
@@ -156,10 +162,12 @@ final class EventApplier: @unchecked Sendable {
                 let conn = try currentConnection()
                 let afterCommit = try conn.transaction { tx in try subscription.apply(tx, event) }
                 afterCommit?()
+                stats.applied.add(1, ordering: .relaxed)
                 index += 1
                 attempt = 0
             } catch {
                 attempt += 1
+                stats.applyFailures.add(1, ordering: .relaxed)
                 let delay = backoff(attempt)
                 log.error("consumer \(queue): event \(event.id) (\(event.type.rawValue)) not applied, attempt \(attempt), retrying in \(delay): \(error)")
                 if let conn = connection, !conn.isConnected { connection = nil }

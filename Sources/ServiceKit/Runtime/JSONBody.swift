@@ -3,7 +3,9 @@
 import HTTP1
 import Web
 
-/// A JSON object body, with typed getters that throw 400 naming the field.
+/// A JSON object body, with typed getters that throw 400 naming the field. Every string a
+/// getter returns is free of NUL characters (PostgreSQL refuses U+0000 in text, so one that
+/// got through would be a 500); invalid UTF-8 never gets this far (the parser refuses it).
 public struct JSONBody: Sendable {
     public let object: [String: JSONValue]
 
@@ -40,6 +42,7 @@ public struct JSONBody: Sendable {
     public func optionalString(_ name: String, maxLength: Int = 1000) throws(HTTPError) -> String? {
         guard let raw = object[name], raw != .null else { return nil }
         guard case .string(let value) = raw else { throw HTTPError.badRequest("\(name) must be a string") }
+        try TextField.check(value, name: name)
         let trimmed = value.trimmingCharacters(in: " ")
         guard trimmed.count <= maxLength else { throw HTTPError.badRequest("\(name) is longer than \(maxLength) characters") }
         return trimmed
@@ -66,6 +69,7 @@ public struct JSONBody: Sendable {
             guard case .string(let s) = item, !s.isEmpty, s.count <= maxLength else {
                 throw HTTPError.badRequest("\(name) entries must be strings of 1-\(maxLength) characters")
             }
+            try TextField.check(s, name: name)
             out.append(s)
         }
         return out

@@ -36,6 +36,8 @@ public struct ServiceConfig: Sendable {
     public var outboxRetentionSeconds: Int64 = 7 * 86400
     /// …by a maintenance job running this often.
     public var outboxPruneInterval: Duration = .seconds(3600)
+    /// Where log lines go (stderr; tests point it at a file to read the lines back).
+    public var logFileDescriptor: Int32 = 2
 
     public init(name: String, port: Int, databaseURL: String, amqpURL: String?, jwtKeys: JWTKeySet,
                 host: String = "127.0.0.1", jwtTTL: Int64 = 3600, databaseThreads: Int = 4,

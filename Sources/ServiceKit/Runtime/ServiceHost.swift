@@ -59,25 +59,24 @@ public final class Service {
     public let log: ServiceLog
     /// CPU-bound work (password hashing) off the loop and off the PGPool.
     public let cpu: WorkerThreads
+    public let metrics: ServiceMetrics
 
-    init(loop: EventLoop, config: ServiceConfig, pool: PGPool, cpu: WorkerThreads, log: ServiceLog) {
+    init(loop: EventLoop, config: ServiceConfig, pool: PGPool, cpu: WorkerThreads, log: ServiceLog,
+         metrics: ServiceMetrics) {
         self.loop = loop
         self.cpu = cpu
         self.config = config
         self.log = log
+        self.metrics = metrics
         var serverConfig = HTTPServer.Configuration()
         serverConfig.log = { line in log.warning(line) }
+        serverConfig.onUnroutedError = { method, path, error in
+            metrics.observe(route: ServiceMetrics.unmatchedRoute, method: method, status: error.status, micros: 0)
+            log.info("refused \(method) \(path): \(error.status.code) \(error.code): \(error.message)")
+        }
         self.server = HTTPServer(loop: loop, configuration: serverConfig)
         self.database = Database(pool: pool, loop: loop, log: log)
         self.auth = Authenticator(keys: config.jwtKeys)
-    }
-
-    /// Adds a route whose handler may throw `HTTPError` (answered as `{"error": …}`).
-    public func route(_ method: HTTPMethod, _ pattern: String, bodyLimit: Int? = nil,
-                      _ handler: @escaping (HTTPRequest, HTTPResponder) throws -> Void) {
-        server.route(method, pattern, bodyLimit: bodyLimit) { request, responder in
-            responder.run { try handler(request, responder) }
-        }
     }
 }
 
@@ -114,7 +113,9 @@ public final class ServiceHost: Sendable {
     /// READY/WATCHDOG/STOPPING are sent. Throws when migrations fail or the port is taken.
     public static func start(_ definition: some ServiceDefinition, config: ServiceConfig,
                              handleSignals: Bool = false) throws -> ServiceHost {
-        let log = ServiceLog(component: config.name + "-service", level: config.logLevel, redact: { JWT.redact($0) })
+        let log = ServiceLog(component: config.name + "-service", level: config.logLevel, fd: config.logFileDescriptor,
+                             redact: { JWT.redact($0) })
+        let metrics = ServiceMetrics(service: config.name)
         if handleSignals { signal(SIGPIPE, SIG_IGN) }
 
         let migrationConnection = try PGConnection(url: config.databaseURL)
@@ -138,7 +139,7 @@ public final class ServiceHost: Sendable {
             publisher = relayPublisher
             if let subscription = definition.subscription(config) {
                 consumer = try startConsumer(url: amqpURL, queue: config.queueName, subscription: subscription,
-                                             databaseURL: config.databaseURL, log: log)
+                                             databaseURL: config.databaseURL, log: log, stats: metrics.consumer)
             }
         } else {
             log.warning("INSTAVERSE_AMQP_URL is not set: events stay in the outbox")
@@ -151,12 +152,14 @@ public final class ServiceHost: Sendable {
                 try Outbox.deletePublished(conn, olderThanSeconds: retention)
             },
         ]
+        let startedRelay = relay
         let notifier = SystemdNotifier()
         let ready = DispatchSemaphore(value: 0)
         let started = Mutex<Result<(Int, LoopBound<Service>), any Error>?>(nil)
         let thread = try EventLoopThread(name: config.name + "-loop") { loop in
-            let service = Service(loop: loop, config: config, pool: pool, cpu: cpu, log: log)
+            let service = Service(loop: loop, config: config, pool: pool, cpu: cpu, log: log, metrics: metrics)
             definition.install(on: service)
+            service.installMetrics(relay: startedRelay)
             for job in maintenanceJobs {
                 _ = loop.schedule(after: job.interval, repeating: job.interval) {
                     service.database.run(job.work) { result in
