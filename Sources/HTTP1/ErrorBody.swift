@@ -26,7 +26,8 @@ public enum ErrorBody {
     /// back to the status's default message).
     public static func standardMessage(for code: String) -> String? {
         switch code {
-        case "missing_token": return "send Authorization: Bearer <token>"
+        case "missing_token": return "send a token in an Authorization: Bearer header or the bearer.<jwt> subprotocol"
+        case "token_in_url": return "send the token in an Authorization header or the bearer.<jwt> subprotocol"
         case "malformed", "too_large", "bad_signature", "unknown_kid", "unsupported_alg", "missing_claim", "invalid_token":
             return "the token is not valid: log in again"
         case "expired": return "the token has expired: log in again"

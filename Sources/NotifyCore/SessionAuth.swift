@@ -38,7 +38,7 @@ public struct AuthRejection: Error, Sendable, Equatable {
     public init(_ status: HTTPStatus, _ error: String, message: String? = nil, retryAfter: Int? = nil) {
         self.status = status
         self.error = error
-        self.message = message ?? RejectionMessages.message(for: error, status: status)
+        self.message = message ?? ErrorBody.standardMessage(for: error) ?? status.defaultErrorMessage
         self.retryAfter = retryAfter ?? ((status == .tooManyRequests || status == .serviceUnavailable) ? 1 : nil)
     }
 

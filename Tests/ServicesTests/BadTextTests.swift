@@ -80,7 +80,7 @@ extension ServicesTests {
             #expect(invalid.status == 400)
             #expect(invalid.json["message"]?.stringValue?.contains("invalid UTF-8 in username") == true, "\(invalid.text)")
 
-            let social = try RunningService(SocialService(), name: "social")
+            let social = try RunningService(try socialService(), name: "social")
             defer { social.stop() }
             expect400(try social.request("POST", "/social/share/1", token: token(2), json: #"{"platform":"x\#(Self.nul)"}"#),
                       naming: "platform", "share platform")

@@ -19,7 +19,7 @@ extension ServicesTests {
         }
 
         @Test func familiesExistAndCountersMove() throws {
-            let s = try RunningService(SocialService(), name: "social", amqp: true)
+            let s = try RunningService(try socialService(), name: "social", amqp: true)
             defer { s.stop() }
             let before = try s.request("GET", "/metrics")
             #expect(before.status == 200)

@@ -36,7 +36,7 @@ echo "fuzz-edges: building"
         Sources/ServiceKit/Auth/AuthFields.swift \
         Sources/ServiceKit/Story/StoryFields.swift Sources/ServiceKit/Social/CommentFields.swift \
         Sources/ServiceKit/Story/ImageStore.swift \
-        Sources/NotifyCore/ClientMessage.swift Sources/NotifyCore/SessionAuth.swift Sources/NotifyCore/RejectionMessages.swift \
+        Sources/NotifyCore/ClientMessage.swift Sources/NotifyCore/SessionAuth.swift \
         Sources/AMQP/AMQPEndpoint.swift Sources/AMQP/AMQPError.swift \
         "$M/HTTP1.o" "$M/Tokens.o" "$M/Events.o" -lcrypto -lrabbitmq -o "$OUT/fuzz-edges"
 } >"$OUT/build.log" 2>&1 || { grep -v "Cannot export local symbol" "$OUT/build.log"; echo "fuzz-edges: build FAILED"; exit 1; }

@@ -142,7 +142,6 @@ public struct WriteLimits: Sendable {
     }
 
     static func tooMany(_ exceeded: Exceeded) -> Reply {
-        Reply.refusal(.tooManyRequests, error: "too_many_requests", message: "too many \(exceeded.kind.rawValue) for now, retry later",
-                retryAfter: exceeded.retryAfter)
+        .error(.tooManyRequests("too many \(exceeded.kind.rawValue) for now, retry later", retryAfter: exceeded.retryAfter))
     }
 }

@@ -45,8 +45,8 @@ struct SocialPosts: Sendable {
             answer = try story.owner(of: postId)
         } catch {
             log.warning("post \(postId) unknown and \(error)")
-            return .unavailable(.refusal(.serviceUnavailable, error: "story_unavailable",
-                                         message: "cannot check the post now, retry later", retryAfter: 2))
+            return .unavailable(.error(.unavailable("story_unavailable", retryAfter: 2,
+                                                    message: "cannot check the post now, retry later")))
         }
         guard case .owner(let owner) = answer else { return .missing }
         try connection.execute("INSERT INTO posts (id, owner_id) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
