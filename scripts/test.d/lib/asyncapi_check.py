@@ -8,7 +8,8 @@
 # 2. Through the gateway, as a client would: registers alice, bob and carol; bob opens a
 #    WebSocket (Authorization header); alice posts a story mentioning @bob, likes and comments
 #    (with a mention) on bob's story and follows him; bob edits his profile; alice edits and
-#    deletes her story; carol deletes her account. bob's session then sends ack and read, four
+#    deletes her story; carol deletes her account while her own session is open (notifyd closes
+#    it). bob's session then sends ack and read, four
 #    bad messages (each answered with an error frame) and a binary frame (closed with 1003); a
 #    second session resumes with since=0; two upgrades are refused (no token, a forged one).
 # 3. Validates every captured event (payload by routing key, and the AMQP properties
@@ -242,6 +243,11 @@ def drive(spec, gateway, capture):
         fail(f"bob's WebSocket was not upgraded: {session.status}")
     session.read_until("the backlog", lambda s: s.of_type("backlog"))
 
+    doomed = Session(gateway, f"/ws?userId={carol_id}", [("Authorization", f"Bearer {carol}")])
+    if doomed.status != 101:
+        fail(f"carol's WebSocket was not upgraded: {doomed.status}")
+    doomed.read_until("carol's backlog", lambda s: s.of_type("backlog"))
+
     alice_story = gateway.expect({201}, "POST", "/stories", alice, {"caption": "hello @bob", "category": "travel"})
     # The seed's like and comment; postOwnerId is sent for services that still read it
     # (the owner comes from social's copy of posts where that is built).
@@ -252,6 +258,8 @@ def drive(spec, gateway, capture):
     gateway.expect({200}, "PUT", f"/stories/{alice_story['id']}", alice, {"caption": "hello again @bob"})
     gateway.expect({204}, "DELETE", f"/stories/{alice_story['id']}", alice)
     gateway.expect({204}, "DELETE", f"/auth/users/{carol_id}", carol)
+    # notifyd ends a deleted user's sessions (user.deleted): a second real close frame.
+    doomed.read_until("carol's session to be closed after her account was deleted", lambda s: s.close is not None)
 
     kinds = {"MENTION", "LIKE_NOTIFICATION", "COMMENT_NOTIFICATION", "NEW_FOLLOWER"}
     session.read_until(f"live {sorted(kinds)}", lambda s: kinds <= {n["kind"] for n in s.notifications()}
@@ -284,7 +292,7 @@ def drive(spec, gateway, capture):
 
     wanted = set(spec.events)
     wait_until(f"one event of each type {sorted(wanted)}", lambda: (capture.poll(), wanted <= capture.keys())[1])
-    return alice, alice_id, [session, resumed], refusals
+    return alice, alice_id, [session, resumed, doomed], refusals
 
 
 # ---------------------------------------------------------------- validation
