@@ -274,6 +274,10 @@ def drive(spec, gateway, capture):
     errors = {"invalid_json", "unknown_type", "bad_ids"}
     session.read_until(f"error frames {sorted(errors)}", lambda s: errors <= {e["error"] for e in s.of_type("error")})
 
+    # ack and read have no reply: the read is applied on notifyd's store thread, so wait until
+    # REST shows it before a new session reads its backlog.
+    wait_until("bob's read to be applied", lambda: any(
+        n["id"] == ids[0] and n["read"] for n in gateway.call("GET", f"/notifications/{bob_id}", bob)[1]["notifications"]))
     resumed = Session(gateway, f"/ws?userId={bob_id}&since=0", [("Sec-WebSocket-Protocol", f"bearer.{bob}")])
     if resumed.status != 101:
         fail(f"bob's resuming WebSocket (bearer subprotocol) was not upgraded: {resumed.status}")
