@@ -52,8 +52,11 @@ stack_up schemathesis
 OUT="$INSTAVERSE_RUN_DIR/schemathesis"
 mkdir -p "$OUT"
 
-"$PY" scripts/test.d/lib/asyncapi_check.py "$G" "$INSTAVERSE_AMQP_URL" "$OUT/user.json" \
-    || fail "the AsyncAPI check (above)"
+# A failed AsyncAPI check does not stop the OpenAPI run: both results are reported.
+async_status=0
+rm -f "$OUT/user.json"
+"$PY" scripts/test.d/lib/asyncapi_check.py "$G" "$INSTAVERSE_AMQP_URL" "$OUT/user.json" || async_status=1
+[ -s "$OUT/user.json" ] || fail "the AsyncAPI check registered no user for schemathesis"
 TOKEN=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["token"])' "$OUT/user.json")
 USER_ID=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["userId"])' "$OUT/user.json")
 
@@ -78,16 +81,17 @@ run_schemathesis() { # run_schemathesis NAME ARGS...: one run, its log and repor
         --workers 1 --request-timeout 10 --no-color \
         --report junit --report-dir "$OUT/$name" "$@" > "$OUT/$name.log" 2>&1)
 }
-status=0
-run_schemathesis all --exclude-operation-id deleteUser || status=1
-run_schemathesis delete-user --include-operation-id deleteUser || status=1
+st_status=0
+run_schemathesis all --exclude-operation-id deleteUser || st_status=1
+run_schemathesis delete-user --include-operation-id deleteUser || st_status=1
 for name in all delete-user; do
     # The summary, then the failures (token values are filtered by schemathesis itself).
     sed -n '/^=* SUMMARY =*$/,$p' "$OUT/$name.log"
 done
-if [ $status -ne 0 ]; then
+if [ $st_status -ne 0 ]; then
     sed -n '/^=* FAILURES =*$/,/^=* SUMMARY =*$/p' "$OUT/all.log" "$OUT/delete-user.log" | head -400
-    fail "schemathesis found responses that do not match docs/openapi.json (full logs: $OUT/*.log)"
+    echo "schemathesis: responses that do not match docs/openapi.json (full logs: $OUT/*.log)"
 fi
+[ $async_status -eq 0 ] && [ $st_status -eq 0 ] || fail "see the AsyncAPI and schemathesis results above"
 grep -rqF "$TOKEN" "$INSTAVERSE_STATE_DIR"/logs/ "$INSTAVERSE_STATE_DIR"/nginx/logs/ 2>/dev/null && fail "a token reached a log"
 echo "schemathesis: ok (openapi.json current; AsyncAPI frames and events; every operation of docs/openapi.json by schemathesis, user $USER_ID)"
