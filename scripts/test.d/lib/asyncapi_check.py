@@ -12,7 +12,7 @@
 #    it). bob's session then sends ack and read, four
 #    bad messages (each answered with an error frame) and a binary frame (closed with 1003); a
 #    second session resumes with since=0; two upgrades are refused (no token, a forged one).
-# 3. Validates every captured event (payload by routing key, and the AMQP properties
+# 3. Checks that every `$ref` of the document resolves, then validates every captured event (payload by routing key, and the AMQP properties
 #    docs/events.md fixes) and every captured frame, close frame and refusal body against the
 #    AsyncAPI message schemas. Any mismatch, unknown routing key or unknown message type fails.
 # 4. Proves the schemas can fail: a captured event and a captured frame with one required
@@ -73,6 +73,9 @@ class Spec:
             self.doc = yaml.safe_load(f)
         if self.doc.get("asyncapi") != "3.0.0":
             fail(f"{path}: not an AsyncAPI 3.0.0 document")
+        broken = [ref for ref in self._refs(self.doc) if not self._resolves(ref)]
+        if broken:
+            fail(f"{path}: references that resolve to nothing: {sorted(set(broken))}")
         self.registry = Registry().with_resource(SPEC_URI, Resource.from_contents(self.doc, default_specification=DRAFT7))
         self.session = self.doc["channels"]["session"]["messages"]
         # routing key -> the one message of its channel
@@ -82,6 +85,30 @@ class Spec:
             if "amqp" in bindings:
                 (message,) = channel["messages"].values()
                 self.events[channel["address"]] = message["$ref"]
+
+    @classmethod
+    def _refs(cls, node):
+        """Every local `$ref` in the document (channels, operations, messages, schemas)."""
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "$ref" and isinstance(value, str):
+                    yield value
+                else:
+                    yield from cls._refs(value)
+        elif isinstance(node, list):
+            for item in node:
+                yield from cls._refs(item)
+
+    def _resolves(self, ref):
+        if not ref.startswith("#/"):
+            return False
+        node = self.doc
+        for part in ref[2:].split("/"):
+            part = part.replace("~1", "/").replace("~0", "~")
+            if not isinstance(node, dict) or part not in node:
+                return False
+            node = node[part]
+        return True
 
     def errors(self, message_ref, value):
         """The validation errors of `value` against the payload of the message at `message_ref`."""
