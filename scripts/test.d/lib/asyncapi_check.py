@@ -5,16 +5,17 @@
 #
 # 1. Binds a private, exclusive queue to instaverse.events with `#`, so it receives a copy of
 #    every event the services publish from then on.
-# 2. Through the gateway, as a client would: registers alice, bob and carol; bob opens a
-#    WebSocket (Authorization header); alice posts a story mentioning @bob, likes and comments
-#    (with a mention) on bob's story and follows him; bob edits his profile; alice edits and
-#    deletes her story; carol deletes her account while her own session is open (notifyd closes
-#    it). bob's session then sends ack and read, four
-#    bad messages (each answered with an error frame) and a binary frame (closed with 1003); a
-#    second session resumes with since=0; two upgrades are refused (no token, a forged one).
-# 3. Checks that every `$ref` of the document resolves, then validates every captured event (payload by routing key, and the AMQP properties
-#    docs/events.md fixes) and every captured frame, close frame and refusal body against the
-#    AsyncAPI message schemas. Any mismatch, unknown routing key or unknown message type fails.
+# 2. Through the gateway, as a client would: registers alice, bob and carol; bob and carol
+#    open WebSockets (Authorization header); alice posts a story mentioning @bob, likes and
+#    comments (with a mention) on bob's story and follows him; bob edits his profile; alice
+#    edits and deletes her story; carol deletes her account (notifyd closes her session). bob's
+#    session then sends ack and read, three bad messages (each answered with an error frame)
+#    and a binary frame (closed with 1003); a second session resumes with since=0 over the
+#    bearer.<jwt> subprotocol; two upgrades are refused (no token, a forged one).
+# 3. Checks that every `$ref` of the document resolves, then validates every captured event
+#    (payload by routing key, and the AMQP properties docs/events.md fixes) and every captured
+#    frame, close frame and refusal body against the AsyncAPI message schemas. Any mismatch,
+#    unknown routing key or unknown message type fails.
 # 4. Proves the schemas can fail: a captured event and a captured frame with one required
 #    field removed must be refused.
 #
