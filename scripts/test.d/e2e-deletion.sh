@@ -16,20 +16,13 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
-export INSTAVERSE_RUN_DIR="$ROOT/.run/e2e-deletion"
-mkdir -p "$ROOT/.run"
-free() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-export INSTAVERSE_AUTH_PORT=$(free) INSTAVERSE_STORY_PORT=$(free) INSTAVERSE_SOCIAL_PORT=$(free)
-export INSTAVERSE_NOTIFYD_PORT=$(free) INSTAVERSE_GATEWAY_PORT=$(free)
-export INSTAVERSE_AUTH_SCRYPT_LOG2N=12
 DEADLINE="${DELETION_DEADLINE:-20}"
-trap 'scripts/run.sh stop >/dev/null 2>&1 || true' EXIT
 fail() { echo "e2e-deletion: FAILED: $*"; exit 1; }
 step() { echo "e2e-deletion: $*"; }
 
-scripts/run.sh > "$INSTAVERSE_RUN_DIR.log" 2>&1 || { cat "$INSTAVERSE_RUN_DIR.log"; fail "run.sh did not start the stack"; }
-. "$INSTAVERSE_RUN_DIR/env"
-G="http://127.0.0.1:$INSTAVERSE_GATEWAY_PORT"
+# shellcheck source=lib/stack.sh
+. scripts/test.d/lib/stack.sh
+stack_up e2e-deletion
 
 # py EXPR: evaluates EXPR with `d` = the JSON on stdin and prints the result.
 py() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)" 2>/dev/null; }

@@ -7,19 +7,12 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
-export INSTAVERSE_RUN_DIR="$ROOT/.run/e2e"
-free() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-export INSTAVERSE_AUTH_PORT=$(free) INSTAVERSE_STORY_PORT=$(free) INSTAVERSE_SOCIAL_PORT=$(free)
-export INSTAVERSE_NOTIFYD_PORT=$(free) INSTAVERSE_GATEWAY_PORT=$(free)
-# Fast password hashing for the test users (production default: 2^17).
-export INSTAVERSE_AUTH_SCRYPT_LOG2N=12
-trap 'scripts/run.sh stop >/dev/null 2>&1 || true' EXIT
 fail() { echo "e2e: FAILED: $*"; exit 1; }
 
-scripts/run.sh > "$INSTAVERSE_RUN_DIR.log" 2>&1 || { cat "$INSTAVERSE_RUN_DIR.log"; fail "run.sh did not start the stack"; }
-. "$INSTAVERSE_RUN_DIR/env"
+# shellcheck source=lib/stack.sh
+. scripts/test.d/lib/stack.sh
+stack_up e2e
 pids=$(cat "$INSTAVERSE_RUN_DIR"/pids/*.pid)
-G="http://127.0.0.1:$INSTAVERSE_GATEWAY_PORT"
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
 register() {
