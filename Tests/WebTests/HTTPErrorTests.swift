@@ -23,7 +23,7 @@ extension WebTests {
             let r = answer(HTTPError(.unauthorized, "missing_token"))
             #expect(r.status == 401)
             #expect(r.body["error"] == .string("missing_token"))
-            #expect(r.body["message"] == .string("send Authorization: Bearer <token>"))
+            #expect(r.body["message"] == .string("send a token in an Authorization: Bearer header or the bearer.<jwt> subprotocol"))
             #expect(r.headers["Content-Type"] == "application/json")
         }
 

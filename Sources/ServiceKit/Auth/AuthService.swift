@@ -231,7 +231,7 @@ public struct AuthService: ServiceDefinition {
 
     private func refuseToken(_ responder: HTTPResponder, _ error: HTTPError) {
         responder.respond(error: error, headers: [
-            "WWW-Authenticate": "Bearer error=\"invalid_token\", error_description=\"\(error.message)\"",
+            "WWW-Authenticate": "Bearer error=\"invalid_token\", error_description=\"\(error.code)\"",
         ])
     }
 
