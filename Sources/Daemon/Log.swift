@@ -43,9 +43,30 @@ public final class Log: Sendable {
 
     private func write(_ at: Level, _ message: () -> String) {
         guard at >= level else { return }
-        var line = Log.timestamp() + " " + at.name + " " + component + ": " + redact(message())
+        var line = Log.timestamp() + " " + at.name + " " + component + ": " + Log.escapeControls(redact(message()))
         line.append("\n")
         _ = line.utf8CString.withUnsafeBufferPointer { Glibc.write(fd, $0.baseAddress, $0.count - 1) }
+    }
+
+    /// `text` with every C0 control character and DEL written as `\n`, `\r`, `\t` or `\xNN`:
+    /// a message may quote what a client sent (a path, a query name), and a raw newline there
+    /// would forge a log line of its own. Text without controls is returned as it is.
+    public static func escapeControls(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else { return text }
+        var out = ""
+        out.reserveCapacity(text.utf8.count + 8)
+        for scalar in text.unicodeScalars {
+            switch scalar.value {
+            case 0x0A: out += "\\n"
+            case 0x0D: out += "\\r"
+            case 0x09: out += "\\t"
+            case 0..<0x20, 0x7F:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\x" + (hex.count == 1 ? "0" + hex : hex)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     /// UTC, millisecond precision, without Foundation's formatters.

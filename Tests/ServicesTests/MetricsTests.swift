@@ -39,12 +39,16 @@ extension ServicesTests {
             #expect(try s.request("GET", "/social/followers/42").status == 200)
             #expect(try s.request("POST", "/social/follows/9").status == 401)
             #expect(try s.request("GET", "/no/such/route").status == 404)
+            // Made-up methods share one label: a client cannot grow the registry.
+            for made in ["FOO1", "FOO2", "BAR"] { _ = try s.request(made, "/social/followers/41") }
 
             let after = try s.request("GET", "/metrics").text
             #expect(sample(after, route) == 2, "the pattern, not the raw path, labels the requests")
             #expect(!after.contains("/social/followers/41"))
             #expect(sample(after, #"instaverse_social_http_requests_total{route="/social/follows/:userId",method="POST",status="401"}"#) == 1)
             #expect(sample(after, #"instaverse_social_http_requests_total{route="unmatched",method="GET",status="404"}"#) == 1)
+            #expect(!after.contains("FOO1") && !after.contains("BAR"), "a made-up method became a label")
+            #expect(after.contains(#"method="other""#))
             #expect((sample(after, "instaverse_social_http_request_seconds_count") ?? 0) >= count + 3)
             #expect(sample(after, "instaverse_social_database_up") == 1)
             #expect(sample(after, "instaverse_social_outbox_pending") != nil)

@@ -18,14 +18,19 @@ public final class ServiceMetrics: Sendable {
     public let latency = LatencyHistogram()
     public let consumer = ConsumerStats()
 
+    static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"]
+
     /// `service` names the families: `instaverse_<service>_...` (auth, story, social).
     public init(service: String) {
         prefix = "instaverse_" + service + "_"
     }
 
     /// Counts one answered request. `route` is the route pattern (never the raw path).
+    /// A method outside the standard ones is counted as `other`: the parser accepts any
+    /// token as a method, and a label per made-up method would grow the registry forever.
     public func observe(route: String, method: HTTPMethod, status: HTTPStatus, micros: Int) {
-        requests.increment([route, method.rawValue, String(status.code)])
+        let name = ServiceMetrics.knownMethods.contains(method.rawValue) ? method.rawValue : "other"
+        requests.increment([route, name, String(status.code)])
         latency.observe(micros: micros)
     }
 
