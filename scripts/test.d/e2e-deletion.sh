@@ -94,6 +94,11 @@ step "bob received the three live"
 [ "$(call GET "/stories/user/$AID" "" | py 'len(d["stories"])')" = 1 ] || fail "alice's stories before deletion"
 
 # 3. alice deletes her account.
+# alice's own live session through the gateway: the deletion must end it (4003).
+alice_ws=$(mktemp)
+python3 Tests/fixtures/ws_close.py 127.0.0.1 "$INSTAVERSE_GATEWAY_PORT" "/ws?userId=$AID" "Sec-WebSocket-Protocol: bearer.$TA" > "$alice_ws" &
+alice_open() { grep -q '"status": 101' "$alice_ws"; }
+until_true "alice's session" alice_open || fail "alice's WebSocket did not open: $(cat "$alice_ws")"
 R=$(call DELETE "/auth/users/$AID" "$TA"); [ "$(code)" = 204 ] || fail "delete alice: $(code) $R"
 R=$(call GET "/auth/profile/$AID" ""); [ "$(code)" = 404 ] || fail "alice's profile after deletion: $(code) $R"
 stories_gone() { [ "$(call GET "/stories/user/$AID" "" | py 'len(d["stories"])')" = 0 ]; }
@@ -119,7 +124,12 @@ step "notifyd removed bob's notifications caused by alice, bob's WELCOME stays (
 R=$(call POST "/social/likes/$BPOST" "$TA")
 [ "$(code)" = 401 ] || fail "the gateway let deleted alice's token write: $(code) $R"
 R=$(call GET "/notifications/$AID" "$TA"); [ "$(code)" = 401 ] || fail "the gateway let deleted alice's token read: $(code) $R"
-step "the gateway refuses deleted alice's unexpired token (401 user_deleted)"
+alice_closed() { grep -q '"close": 4003' "$alice_ws"; }
+until_true "alice's session closed" alice_closed || fail "deleted alice's live session was not closed with 4003: $(cat "$alice_ws")"
+again=$(python3 Tests/fixtures/ws_close.py 127.0.0.1 "$INSTAVERSE_GATEWAY_PORT" "/ws?userId=$AID" "Sec-WebSocket-Protocol: bearer.$TA")
+case "$again" in *'"status": 401'*user_deleted*) ;; *) fail "deleted alice's new WebSocket through the gateway: $again (want 401 user_deleted)" ;; esac
+rm -f "$alice_ws"
+step "the gateway refuses deleted alice's unexpired token (401 user_deleted), her live session closed with 4003, a new WebSocket refused"
 late=$(curl -s -w ' %{http_code}' -X POST "http://127.0.0.1:$INSTAVERSE_SOCIAL_PORT/social/likes/$BPOST" -H "Authorization: Bearer $TA")
 case "$late" in *user_deleted*' 401') ;; *) fail "the late like straight to social-service answered: $late (want 401 user_deleted)" ;; esac
 late=$(curl -s -w ' %{http_code}' -X POST "http://127.0.0.1:$INSTAVERSE_STORY_PORT/stories" -H "Authorization: Bearer $TA" \

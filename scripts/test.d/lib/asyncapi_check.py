@@ -283,10 +283,9 @@ def drive(spec, gateway, capture, token_file):
     doomed.read_until("carol's backlog", lambda s: s.of_type("backlog"))
 
     alice_story = gateway.expect({201}, "POST", "/stories", alice, {"caption": "hello @bob", "category": "travel"})
-    # The seed's like and comment; postOwnerId is sent for services that still read it
-    # (the owner comes from social's copy of posts where that is built).
-    gateway.expect({200, 201}, "POST", f"/social/likes/{bob_story['id']}", alice, {"postOwnerId": bob_id})
-    gateway.expect({201}, "POST", f"/social/comments/{bob_story['id']}", alice, {"text": "nice one @bob", "postOwnerId": bob_id})
+    # The seed's like (no body) and comment (only its text): social finds the post's owner.
+    gateway.expect({200, 201}, "POST", f"/social/likes/{bob_story['id']}", alice)
+    gateway.expect({201}, "POST", f"/social/comments/{bob_story['id']}", alice, {"text": "nice one @bob"})
     gateway.expect({201}, "POST", f"/social/follows/{bob_id}", alice)
     gateway.expect({200}, "PUT", f"/auth/profile/{bob_id}", bob, {"bio": "I post stories"})
     gateway.expect({200}, "PUT", f"/stories/{alice_story['id']}", alice, {"caption": "hello again @bob"})
