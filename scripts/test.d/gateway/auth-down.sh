@@ -14,6 +14,7 @@ kill -TERM "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true   # auth-service,
 check "auth-service down: a protected route -> 503 JSON with Retry-After" bash -c '
     json_error 503 auth_unavailable -X POST "$1/social/follows/$2" -H "Authorization: Bearer $3" &&
     [ -n "$(header Retry-After)" ]' _ "$GW" "$BOB_ID" "$TOKEN"
+check "auth-service down: a public GET without a token still answers (200)" [ "$(status "$GW/stories")" = 200 ]
 check "auth-service down: a public GET with a token -> 503 JSON" json_error 503 auth_unavailable "$GW/stories" -H "Authorization: Bearer $TOKEN"
 check "auth-service down: its own routes -> 502 JSON" json_error 502 upstream_unavailable -X POST "$GW/auth/login" \
     -H 'Content-Type: application/json' -d '{"email":"gwalice@example.com","password":"password123"}'
