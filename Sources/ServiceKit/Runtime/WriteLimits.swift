@@ -1,10 +1,11 @@
 // Limits against notification floods, for story- and social-service (issue 12):
 //
 // 1. Per-user write limits: at most `limit` likes, comments, follows or mentions per user
-//    per window. The counters are rows of `write_counts` (user, kind, window start), bumped
-//    inside the write's own transaction, so they hold across restarts and across instances of
-//    a service, and a refused write rolls its bump back with everything else (a refusal
-//    writes nothing and does not count). An in-process token bucket would be cheaper but
+//    per window. The counters are rows of `write_counts` (user, kind, window start), so they
+//    hold across restarts and across instances of a service. Bumped inside the write's own
+//    transaction, a refused write rolls its bump back with everything else; bumped before it
+//    (`charge` outside a transaction, see below), the attempt counts whatever its outcome.
+//    An in-process token bucket would be cheaper but
 //    would reset on restart and multiply with every instance. Windows are fixed (aligned on
 //    the epoch), so a user may do up to twice the limit across a window boundary; that is
 //    the price of one upsert per write.
