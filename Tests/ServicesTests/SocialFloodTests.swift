@@ -30,6 +30,18 @@ extension ServicesTests {
             #expect(try s.outboxEvents().filter { $0.actor.id == other }.map(\.recipientId) == [owner])
         }
 
+        /// Caption mentions in story-service count toward the same kind of cap: the posts are
+        /// stored, the mention past the cap notifies nobody.
+        @Test func captionMentionsPastThePairCapAreStoredWithoutEvent() throws {
+            let story = try RunningService(StoryService(limits: WriteLimits(pairLimit: 1)), name: "story")
+            defer { story.stop() }
+            _ = try story.database.query("INSERT INTO known_users (id, username) VALUES (10, 'ann')")
+            #expect(try story.request("POST", "/stories", token: token(5), json: #"{"caption":"hi @ann"}"#).status == 201)
+            #expect(try story.request("POST", "/stories", token: token(5), json: #"{"caption":"again @ann"}"#).status == 201)
+            #expect(try story.database.query("SELECT count(*) FROM posts")[0].int64(0) == 2)
+            #expect(try story.outboxEvents().filter { $0.type == .userMentioned }.map(\.recipientId) == [10])
+        }
+
         /// Likes on post ids nobody created: each attempt counts against the likes limit even
         /// though it is a 404, so the loop ends in 429 (and no longer asks story-service); the
         /// 404s are not remembered (the ids may be created later).
