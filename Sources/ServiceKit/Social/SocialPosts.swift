@@ -3,6 +3,8 @@
 // from here, never from the client. It is fed by post.created, post.deleted and user.deleted
 // (SocialSchema.apply). A post the copy has not seen yet (its post.created is still in
 // flight) is asked of story-service synchronously (StoryClient) and the answer is stored.
+// Posts that rows name but the copy never learnt are filled (or their rows removed) by a
+// maintenance job (`backfill`).
 //
 // Rows are only inserted with ON CONFLICT DO NOTHING, and deletion is a flag that stays: a
 // lookup answered before a post.deleted was applied can never bring the post back.

@@ -1,9 +1,11 @@
 // social-service: likes, comments, shares, follows (port 5003, social_db). Writes that
 // notify someone append their event (post.liked, post.commented, user.mentioned,
 // user.followed) in the same transaction; no event when the actor is the recipient. A post's
-// owner comes only from social's copy of posts (SocialPosts); writes are limited per user and
-// a (kind, actor, recipient, object) notifies once per window (WriteLimits); a deleted user's
-// token writes nothing (UserDirectory.requireActive).
+// owner comes only from social's copy of posts (SocialPosts); writes are limited per user
+// (a like or comment counts when attempted, before the post lookup), a (kind, actor,
+// recipient, object) notifies once per window, and one actor notifies one recipient a capped
+// number of times per window (WriteLimits); a deleted user's token writes nothing
+// (UserDirectory.requireActive).
 import Events
 import HTTP1
 import PG
