@@ -142,7 +142,7 @@ extension ServicesTests {
 
         /// Over a per-user limit: 429 with Retry-After, nothing written; other users unaffected.
         @Test func writesOverTheLimitAre429AndWriteNothing() throws {
-            let limits = WriteLimits(perWindow: [.likes: 2, .comments: 1, .follows: 1, .mentions: 1], windowSeconds: 3600)
+            let limits = WriteLimits(perWindow: [.likes: 2, .comments: 2, .follows: 1, .mentions: 1], windowSeconds: 3600)
             let s = try RunningService(try socialService(limits: limits), name: "social")
             defer { s.stop() }
             for post: Int64 in 1...3 { try s.knowPost(post, owner: 9) }
@@ -156,7 +156,8 @@ extension ServicesTests {
             #expect(try s.request("POST", "/social/likes/3", token: token(6)).status == 201)
             #expect(try s.request("POST", "/social/follows/9", token: token(5)).status == 201)
             #expect(try s.request("POST", "/social/follows/8", token: token(5)).status == 429)
-            // Two mentions in one comment are two against a limit of one: the comment is refused whole.
+            // Two mentions in one comment are two against a limit of one: the comment is refused
+            // whole (its attempt still counts against the comments limit).
             #expect(try s.request("POST", "/social/comments/1", token: token(5), json: #"{"text":"@ann @ben"}"#).status == 429)
             #expect(try s.request("POST", "/social/comments/1", token: token(5), json: #"{"text":"@ann"}"#).status == 201)
             #expect(try s.request("POST", "/social/comments/2", token: token(5), json: #"{"text":"plain"}"#).status == 429)

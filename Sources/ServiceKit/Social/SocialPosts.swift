@@ -3,6 +3,8 @@
 // from here, never from the client. It is fed by post.created, post.deleted and user.deleted
 // (SocialSchema.apply). A post the copy has not seen yet (its post.created is still in
 // flight) is asked of story-service synchronously (StoryClient) and the answer is stored.
+// Posts that rows name but the copy never learnt are filled (or their rows removed) by a
+// maintenance job (`backfill`).
 //
 // Rows are only inserted with ON CONFLICT DO NOTHING, and deletion is a flag that stays: a
 // lookup answered before a post.deleted was applied can never bring the post back.
@@ -49,9 +51,51 @@ struct SocialPosts: Sendable {
                                                     message: "cannot check the post now, retry later")))
         }
         guard case .owner(let owner) = answer else { return .missing }
-        try connection.execute("INSERT INTO posts (id, owner_id) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
-                               [.int(postId), .int(owner)])
+        return try SocialPosts.store(connection, postId, owner: owner)
+    }
+
+    /// Stores story-service's answer: `postId` is `owner`'s. Marked deleted at once when the
+    /// owner is a deleted user (story answered before it consumed that user.deleted, social
+    /// after: the flag the user.deleted set would otherwise be missed). What the copy now says.
+    private static func store(_ connection: PGConnection, _ postId: Int64, owner: Int64) throws -> Lookup {
+        try connection.execute("""
+            INSERT INTO posts (id, owner_id, deleted) VALUES ($1, $2, EXISTS (SELECT 1 FROM deleted_users WHERE id = $2))
+            ON CONFLICT (id) DO NOTHING
+            """, [.int(postId), .int(owner)])
         return try SocialPosts.known(connection, postId) ?? .missing
+    }
+
+    /// Ids per run of `backfill`: each may cost a story-service request of up to its timeout.
+    static let backfillBatch = 50
+
+    /// The copy was born empty (migration 4), and shares are written without a lookup, so
+    /// likes, comments and shares may name posts the copy does not know; user.deleted and
+    /// post.deleted could then not find their rows. For up to `batch` such post ids, asks
+    /// story-service: a post it knows is stored (and its rows go if it is deleted); a 404
+    /// means the post is gone, and its rows go (nothing is stored: the id may not exist yet,
+    /// and ids are sequential). Each id in its own transaction; story-service unavailable
+    /// stops the run with an error (the job logs it and runs again later). Returns how many
+    /// ids were filled and how many were removed.
+    @discardableResult
+    static func backfill(_ connection: PGConnection, story: StoryClient, batch: Int) throws -> (filled: Int, removed: Int) {
+        let ids = try connection.query("""
+            SELECT r.post_id FROM (SELECT post_id FROM likes UNION SELECT post_id FROM comments
+                                   UNION SELECT post_id FROM shares) r
+            WHERE NOT EXISTS (SELECT 1 FROM posts p WHERE p.id = r.post_id) ORDER BY r.post_id LIMIT $1
+            """, [.int(Int64(batch))]).map { try $0.int64(0) }
+        var filled = 0, removed = 0
+        for postId in ids {
+            let answer = try story.owner(of: postId)
+            try connection.transaction { tx in
+                if case .owner(let owner) = answer, case .owner = try store(tx, postId, owner: owner) {
+                    filled += 1
+                } else {
+                    try SocialSchema.deleteRows(tx, onPost: postId)
+                    removed += 1
+                }
+            }
+        }
+        return (filled, removed)
     }
 
     /// Runs `body` with the owner of `postId`; a missing post is 404 `post_not_found`, an

@@ -53,11 +53,14 @@ enum SocialSchema {
             SocialPosts.migration,
             UserDirectory.tombstoneMigration(version: 5),
             WriteLimits.migration(version: 6),
+            WriteLimits.pairMigration(version: 7),
         ]
     }
 
     /// user.deleted: everything the user did and everything on their posts goes, their posts
-    /// are marked deleted in the copy, and they get a tombstone.
+    /// are marked deleted in the copy, and they get a tombstone. (story deletes the user's
+    /// posts without a post.deleted each: this is where social learns of them. Rows on a post
+    /// the copy did not know go when `SocialPosts.backfill` gets story's 404 for it.)
     /// post.deleted: the post's likes, comments and shares go. post.created: the copy learns
     /// the post. All idempotent.
     static func apply(_ connection: PGConnection, _ event: Event) throws {
@@ -73,14 +76,19 @@ enum SocialSchema {
             try UserDirectory.apply(connection, event)
         case .postDeleted:
             guard let postId = event.data.postId else { return }
-            try connection.execute("DELETE FROM likes WHERE post_id = $1", [.int(postId)])
-            try connection.execute("DELETE FROM comments WHERE post_id = $1", [.int(postId)])
-            try connection.execute("DELETE FROM shares WHERE post_id = $1", [.int(postId)])
+            try deleteRows(connection, onPost: postId)
         case .postCreated:
             return
         default:
             try UserDirectory.apply(connection, event)
         }
+    }
+
+    /// The likes, comments and shares of a post that is gone.
+    static func deleteRows(_ connection: PGConnection, onPost postId: Int64) throws {
+        try connection.execute("DELETE FROM likes WHERE post_id = $1", [.int(postId)])
+        try connection.execute("DELETE FROM comments WHERE post_id = $1", [.int(postId)])
+        try connection.execute("DELETE FROM shares WHERE post_id = $1", [.int(postId)])
     }
 
     static let commentColumns = """

@@ -1,9 +1,11 @@
 // social-service: likes, comments, shares, follows (port 5003, social_db). Writes that
 // notify someone append their event (post.liked, post.commented, user.mentioned,
 // user.followed) in the same transaction; no event when the actor is the recipient. A post's
-// owner comes only from social's copy of posts (SocialPosts); writes are limited per user and
-// a (kind, actor, recipient, object) notifies once per window (WriteLimits); a deleted user's
-// token writes nothing (UserDirectory.requireActive).
+// owner comes only from social's copy of posts (SocialPosts); writes are limited per user
+// (a like or comment counts when attempted, before the post lookup), a (kind, actor,
+// recipient, object) notifies once per window, and one actor notifies one recipient a capped
+// number of times per window (WriteLimits); a deleted user's token writes nothing
+// (UserDirectory.requireActive).
 import Events
 import HTTP1
 import PG
@@ -26,7 +28,17 @@ public struct SocialService: ServiceDefinition {
                           apply: SocialSchema.apply)
     }
 
-    public func maintenance(_ config: ServiceConfig) -> [MaintenanceJob] { [options.limits.maintenance] }
+    public func maintenance(_ config: ServiceConfig) -> [MaintenanceJob] { [options.limits.maintenance, postBackfill] }
+
+    /// Fills the copy of posts for post ids that likes, comments or shares name but the copy
+    /// does not know (rows from before the copy existed, shares), `SocialPosts.backfillBatch`
+    /// ids per run, every 10 minutes; see `SocialPosts.backfill`.
+    public var postBackfill: MaintenanceJob {
+        let story = options.story
+        return MaintenanceJob(name: "backfill the copy of posts", interval: .seconds(600)) { conn in
+            try SocialPosts.backfill(conn, story: story, batch: SocialPosts.backfillBatch)
+        }
+    }
 
     public func install(on service: Service) {
         let posts = SocialPosts(story: options.story, log: service.log)
@@ -46,17 +58,30 @@ public struct SocialService: ServiceDefinition {
 
     // MARK: likes
 
+    /// A like or comment by `userId` on `postId`: refused for a deleted user; the attempt is
+    /// charged against `kind`'s limit (committed at once, so an attempt on a post that turns
+    /// out to be missing counts too, and a loop of lookups of made-up ids ends in 429), then
+    /// the post's owner comes from the copy (or story-service), then `body` writes in one
+    /// transaction. 429 thrown by a charge inside `body` (mentions) rolls its writes back.
+    private func onPost(_ conn: PGConnection, _ posts: SocialPosts, _ limits: WriteLimits, by userId: Int64,
+                        _ kind: WriteKind, _ postId: Int64,
+                        _ body: (PGConnection, Int64) throws -> Reply) throws -> Reply {
+        try UserDirectory.requireActive(conn, userId)
+        return try limits.refusing {
+            try limits.charge(conn, userId: userId, kind)
+            return try posts.withOwner(conn, postId) { ownerId in try conn.transaction { tx in try body(tx, ownerId) } }
+        }
+    }
+
     /// Idempotent: the first like is 201 (and notifies the owner, once per dedupe window), a
     /// repeat is 200. No body is needed (the seed's client sends none); one that is sent is
-    /// ignored, `postOwnerId` included. Counts against the likes limit.
+    /// ignored, `postOwnerId` included. Every attempt counts against the likes limit.
     private func like(_ service: Service, _ posts: SocialPosts, _ limits: WriteLimits,
                       _ request: HTTPRequest, _ responder: HTTPResponder) throws {
         let caller = try service.auth.caller(request)
         let postId = try request.id("postId")
         service.database.respond(responder) { conn in
-            try UserDirectory.requireActive(conn, caller.userId)
-            return try posts.withOwner(conn, postId) { ownerId in try limits.transaction(conn) { tx in
-                try limits.charge(tx, userId: caller.userId, .likes)
+            try onPost(conn, posts, limits, by: caller.userId, .likes, postId) { tx, ownerId in
                 let inserted = try tx.execute("""
                     INSERT INTO likes (post_id, user_id) VALUES ($1, $2) ON CONFLICT (post_id, user_id) DO NOTHING
                     """, [.int(postId), .int(caller.userId)])
@@ -73,7 +98,7 @@ public struct SocialService: ServiceDefinition {
                     w.member("likes", Int(count))
                     w.endObject()
                 }
-            } }
+            }
         }
     }
 
@@ -142,8 +167,10 @@ public struct SocialService: ServiceDefinition {
 
     /// 201 with the comment. Notifies the post's owner (post.commented, from the copy of
     /// posts) and every known @username in the text (user.mentioned, once per post and dedupe
-    /// window), never the author. Counts one against the comments limit and one per mentioned
-    /// user against the mentions limit; over either, nothing is written (429).
+    /// window), never the author; past the per-pair cap (WriteLimits) the comment is stored
+    /// without its notification. Every attempt counts one against the comments limit, and a
+    /// stored comment one per mentioned user against the mentions limit; over either, nothing
+    /// is written (429).
     private func comment(_ service: Service, _ posts: SocialPosts, _ limits: WriteLimits,
                          _ request: HTTPRequest, _ responder: HTTPResponder) throws {
         let caller = try service.auth.caller(request)
@@ -151,9 +178,7 @@ public struct SocialService: ServiceDefinition {
         let text = try CommentFields(JSONBody(request)).text
         let mentioned = Mentions.usernames(in: text)
         service.database.respond(responder) { conn in
-            try UserDirectory.requireActive(conn, caller.userId)
-            return try posts.withOwner(conn, postId) { ownerId in try limits.transaction(conn) { tx in
-                try limits.charge(tx, userId: caller.userId, .comments)
+            try onPost(conn, posts, limits, by: caller.userId, .comments, postId) { tx, ownerId in
                 let id = try tx.query("""
                     INSERT INTO comments (post_id, user_id, text) VALUES ($1, $2, $3) RETURNING id
                     """, [.int(postId), .int(caller.userId), .text(text)])[0].int64(0)
@@ -176,7 +201,7 @@ public struct SocialService: ServiceDefinition {
                 var w = JSONWriter()
                 try writeComment(rows[0], to: &w)
                 return .json(.created, w)
-            } }
+            }
         }
     }
 

@@ -46,6 +46,7 @@ enum StorySchema {
             Migration(4, "posts_image_file", "ALTER TABLE posts ADD COLUMN image_file text"),
             UserDirectory.tombstoneMigration(version: 5),
             WriteLimits.migration(version: 6),
+            WriteLimits.pairMigration(version: 7),
         ]
     }
 
