@@ -4,7 +4,8 @@
 //
 // stdout carries exactly one line, `notifyd listening on HOST:PORT`, once ready (tests and
 // scripts parse the port, which matters with INSTAVERSE_NOTIFYD_PORT=0); logs go to stderr.
-// Exit status: 0 after a graceful stop, 1 when the configuration or the start fails.
+// Exit status: 0 after a graceful stop, 1 when the configuration or the start fails, 64 for
+// a command-line argument other than --help and --version.
 import Daemon
 import IOCore
 import NotifyCore
@@ -102,4 +103,18 @@ enum ProcessInfoLite {
     static func int(_ name: String) -> Int? { getenv(name).flatMap { Int(String(cString: $0)) } }
 }
 
+enum NotifydDescription: DaemonDescription {
+    static let name = "notifyd"
+    static let abstract = "The Instaverse notification daemon: WebSocket sessions, REST, AMQP ingest."
+    static let discussion = """
+    Configuration comes from INSTAVERSE_* environment variables (docs/notifyd.md), e.g. \
+    INSTAVERSE_NOTIFYD_HOST, INSTAVERSE_NOTIFYD_PORT, INSTAVERSE_AMQP_URL, \
+    INSTAVERSE_STORE_PATH, INSTAVERSE_JWT_KEYS, INSTAVERSE_LOG_LEVEL. Once ready it prints \
+    `notifyd listening on HOST:PORT` on stdout; logs go to stderr. SIGTERM or SIGINT stops it \
+    gracefully. Exit status: 0 after a graceful stop, 1 when the configuration or the start \
+    fails.
+    """
+}
+
+DaemonCommandLine.parseOrExit(NotifydDescription.self)
 exit(Main().run())
