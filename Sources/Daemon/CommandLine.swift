@@ -26,7 +26,7 @@ public enum DaemonCommandLine {
     /// Parses `arguments` (without the program name). Pure: prints nothing, exits nothing.
     public static func outcome<D: DaemonDescription>(_ description: D.Type, arguments: [String]) -> DaemonCommandLineOutcome {
         do {
-            _ = try DaemonArguments<D>.parseAsRoot(arguments)
+            _ = try DaemonArguments<D>.parse(arguments)
             return .run
         } catch {
             return .exit(status: DaemonArguments<D>.exitCode(for: error).rawValue,
