@@ -52,8 +52,9 @@ let package = Package(
         // PostgreSQL through libpq, the outbox and its relay.
         .target(name: "PG", dependencies: ["CPQ", "IOCore"]),
         // What every daemon shares: configuration from the environment, logging, sd_notify, the
-        // command line (--help, --version) and the version string.
-        .target(name: "Daemon", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // lifecycle on its loop (signals, watchdog, drain), the command line (--help,
+        // --version) and the version string.
+        .target(name: "Daemon", dependencies: ["IOCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // notifyd's store: protocol, SQLite implementation, in-memory double.
         .target(name: "Store", dependencies: ["CSQLite"]),
         // notifyd as a library (hub, sessions, REST) so tests can drive it in-process.
@@ -68,7 +69,7 @@ let package = Package(
 
         // Tests find the private servers through environment variables (scripts/servers.sh).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "TestSupport"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "IOCore", "TestSupport"]),
         .testTarget(name: "PGTests", dependencies: ["PG", "TestSupport"]),
         .testTarget(name: "TokensTests", dependencies: ["Tokens", "COpenSSL"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "CSQLite"]),
