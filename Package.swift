@@ -20,6 +20,8 @@ let package = Package(
     dependencies: [
         // Latency histograms of the load generator (mergeable across its worker processes).
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // Every executable's command line (--help, --version; instaverse-load's options).
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // C wrappers: a module map and a tiny shim each, libraries from Debian.
@@ -38,9 +40,9 @@ let package = Package(
         // Bindings of the protocols to the I/O core: HTTP server, WebSocket server and client.
         .target(name: "Web", dependencies: ["IOCore", "HTTP1", "WebSocket"]),
         // Hello-world server for the HTTP benchmark (scripts/bench-http.sh).
-        .executableTarget(name: "web-hello", dependencies: ["Web", "IOCore", "HTTP1"]),
+        .executableTarget(name: "web-hello", dependencies: ["Web", "IOCore", "HTTP1", "Daemon", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // WebSocket echo endpoint for Autobahn (scripts/conformance.sh) and benchmarks.
-        .executableTarget(name: "ws-echo", dependencies: ["Web", "IOCore", "HTTP1", "WebSocket"]),
+        .executableTarget(name: "ws-echo", dependencies: ["Web", "IOCore", "HTTP1", "WebSocket", "Daemon", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Crypto helpers: JWT HS256, scrypt, random ids.
         .target(name: "Tokens", dependencies: ["COpenSSL"]),
         // The event contract shared by every publisher and notifyd.
@@ -49,8 +51,10 @@ let package = Package(
         .target(name: "AMQP", dependencies: ["CRabbitMQ", "IOCore", "Events"]),
         // PostgreSQL through libpq, the outbox and its relay.
         .target(name: "PG", dependencies: ["CPQ", "IOCore"]),
-        // What every daemon shares: configuration from the environment, logging, sd_notify.
-        .target(name: "Daemon"),
+        // What every daemon shares: configuration from the environment, logging, sd_notify, the
+        // lifecycle on its loop (signals, watchdog, drain), the command line (--help,
+        // --version) and the version string.
+        .target(name: "Daemon", dependencies: ["IOCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // notifyd's store: protocol, SQLite implementation, in-memory double.
         .target(name: "Store", dependencies: ["CSQLite"]),
         // notifyd as a library (hub, sessions, REST) so tests can drive it in-process.
@@ -58,14 +62,14 @@ let package = Package(
         .executableTarget(name: "notifyd", dependencies: ["NotifyCore", "Daemon", "IOCore", "Tokens"]),
         // Shared pieces of the three light services.
         .target(name: "ServiceKit", dependencies: ["IOCore", "HTTP1", "Web", "PG", "AMQP", "Tokens", "Events", "Daemon"]),
-        .executableTarget(name: "auth-service", dependencies: ["ServiceKit"]),
-        .executableTarget(name: "story-service", dependencies: ["ServiceKit"]),
-        .executableTarget(name: "social-service", dependencies: ["ServiceKit"]),
-        .executableTarget(name: "instaverse-load", dependencies: ["IOCore", "WebSocket", "Tokens", "AMQP", "Events", .product(name: "Histogram", package: "hdrhistogram-swift")], path: "Load"),
+        .executableTarget(name: "auth-service", dependencies: ["ServiceKit", "Daemon"]),
+        .executableTarget(name: "story-service", dependencies: ["ServiceKit", "Daemon"]),
+        .executableTarget(name: "social-service", dependencies: ["ServiceKit", "Daemon"]),
+        .executableTarget(name: "instaverse-load", dependencies: ["IOCore", "WebSocket", "Tokens", "AMQP", "Events", "Daemon", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Histogram", package: "hdrhistogram-swift")], path: "Load"),
 
         // Tests find the private servers through environment variables (scripts/servers.sh).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "TestSupport"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "IOCore", "TestSupport"]),
         .testTarget(name: "PGTests", dependencies: ["PG", "TestSupport"]),
         .testTarget(name: "TokensTests", dependencies: ["Tokens", "COpenSSL"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "CSQLite"]),

@@ -1,7 +1,7 @@
-// Command-line arguments, parsed by hand (no swift-argument-parser: it would double the build
-// time of this target), and the bounds every run obeys: a hard cap on duration and on
-// connections, and loopback targets only unless --allow-remote. Parsing is pure so tests
-// check the bounds without running anything.
+// The bounds every load run obeys: a hard cap on duration and on connections, and loopback
+// targets only unless --allow-remote. `LoadArguments` is the checked run; the command line that
+// produces it is LoadCommand.swift. Checking is pure so tests check the bounds without
+// running anything.
 
 enum Scenario: String, Sendable, CaseIterable {
     case storm, echo, deliver, soak
@@ -56,92 +56,16 @@ struct LoadArguments: Sendable, Equatable {
     var worker: UserSlice?
     var port = 0
 
-    static let usage = """
-    usage: instaverse-load <storm|echo|deliver|soak|serve-echo> [options]
-      --connections N        users 1..N, one connection each (default 1000)
-      --target URL           ws://host:port/path, repeatable; {user} in the path = user id
-      --jwt-keys KEYS        kid:secret,... sign a token per user (Authorization: Bearer)
-      --rate R               storm: connections/s; deliver, soak: events/s (default: max)
-      --churn R              soak: connections closed and reopened per second (default 100)
-      --hold S               storm: hold the connections S seconds (default 0)
-      --duration S           echo, deliver, soak: measuring time (default 10)
-      --size BYTES           echo: message size (default 512)
-      --amqp URL             deliver, soak: amqp://user:pass@host:port/vhost
-      --grace S              deliver: wait this long for the last notifications (default 5)
-      --per-process N        connections per worker process (default 15000)
-      --source-addresses K   connect from 127.0.0.2 .. 127.0.0.(K+1) (default 1: 127.0.0.2)
-      --server-pid PID       sample this server's CPU and RSS (repeatable)
-      --json FILE, --svg FILE  write the report / a chart
-      --max-duration S       hard cap, at most 300 (default 300)
-      --max-connections N    hard cap, at most 100000 (default 100000)
-      --concurrency N        handshakes in flight per worker (default 2000)
-      --connect-timeout S    per connection (default 10)
-      --allow-remote         allow targets outside 127.0.0.0/8 and ::1
-      --port P               serve-echo: port on 127.0.0.1 (default: any)
-    """
-
+    /// Parses a command line (without the program name) the way `instaverse-load` does, for
+    /// callers that want the run rather than an exit: tests, and a worker's own arguments.
     static func parse(_ argv: [String]) throws(ArgumentError) -> LoadArguments {
-        var a = LoadArguments()
-        guard let first = argv.first else { throw ArgumentError(usage) }
-        guard let scenario = Scenario(rawValue: first) else { throw ArgumentError("unknown scenario \(first)\n\(usage)") }
-        a.scenario = scenario
-        var i = 1
-        func value(_ name: String) throws(ArgumentError) -> String {
-            i += 1
-            guard i < argv.count else { throw ArgumentError("\(name) needs a value") }
-            return argv[i]
+        do {
+            return try LoadCommand.parse(argv).arguments()
+        } catch let error as ArgumentError {
+            throw error
+        } catch {
+            throw ArgumentError(LoadCommand.fullMessage(for: error))
         }
-        func number(_ name: String) throws(ArgumentError) -> Double {
-            let v = try value(name)
-            guard let d = Double(v), d.isFinite, d >= 0 else { throw ArgumentError("\(name): not a number: \(v)") }
-            return d
-        }
-        func integer(_ name: String) throws(ArgumentError) -> Int {
-            let v = try value(name)
-            guard let n = Int(v), n >= 0 else { throw ArgumentError("\(name): not a count: \(v)") }
-            return n
-        }
-        while i < argv.count {
-            let name = argv[i]
-            switch name {
-            case "--connections", "-c": a.connections = try integer(name)
-            case "--target", "-t":
-                let v = try value(name)
-                guard let t = WSTarget(v) else { throw ArgumentError("--target: not a ws://host:port/path URL: \(v)") }
-                a.targets.append(t)
-            case "--jwt-keys": a.jwtKeys = try value(name)
-            case "--rate": a.rate = try number(name)
-            case "--churn": a.churn = try number(name)
-            case "--hold": a.hold = try number(name)
-            case "--duration", "-d": a.duration = try number(name)
-            case "--size": a.size = try integer(name)
-            case "--amqp": a.amqp = try value(name)
-            case "--grace": a.grace = try number(name)
-            case "--per-process": a.perProcess = max(1, try integer(name))
-            case "--source-addresses": a.sourceAddresses = try integer(name)
-            case "--server-pid":
-                let v = try value(name)
-                guard let pid = Int32(v), pid > 0 else { throw ArgumentError("--server-pid: not a pid: \(v)") }
-                a.serverPids.append(pid)
-            case "--json": a.json = try value(name)
-            case "--svg": a.svg = try value(name)
-            case "--max-duration": a.maxDuration = try number(name)
-            case "--max-connections": a.maxConnections = try integer(name)
-            case "--concurrency": a.concurrency = max(1, try integer(name))
-            case "--connect-timeout": a.connectTimeout = try number(name)
-            case "--allow-remote": a.allowRemote = true
-            case "--port": a.port = try integer(name)
-            case "--worker":
-                // first:count:index, given by the parent process only.
-                let parts = try value(name).split(separator: ":").compactMap { Int($0) }
-                guard parts.count == 3 else { throw ArgumentError("--worker: first:count:index") }
-                a.worker = UserSlice(first: parts[0], count: parts[1], index: parts[2])
-            default: throw ArgumentError("unknown option \(name)\n\(usage)")
-            }
-            i += 1
-        }
-        try a.checkBounds()
-        return a
     }
 
     /// Refuses runs outside the bounds. Called by `parse`; tests call it on edited values.

@@ -1,15 +1,17 @@
 // instaverse-load: connection storms, echo comparisons, delivery latency and soak against
-// notifyd or any ws:// server. `instaverse-load` with no arguments prints the usage. The
-// parent process orchestrates (Orchestrator.swift); worker processes (--worker) hold the
+// notifyd or any ws:// server. `instaverse-load --help` prints the usage (LoadCommand.swift).
+// The parent process orchestrates (Orchestrator.swift); worker processes (--worker) hold the
 // connections (WorkerMain.swift, WorkerEngine.swift); `serve-echo` runs EchoServer.swift.
+// Exit status 64 for a refused command line (with the message and the usage on stderr).
 import Foundation
 import IOCore
 
-let argv = Array(CommandLine.arguments.dropFirst())
 let parsed: LoadArguments
 do {
-    parsed = try LoadArguments.parse(argv)
+    // --help and --version exit 0 here; a bad option or a run outside the bounds exits 64.
+    parsed = try LoadCommand.parseOrExit().arguments()
 } catch {
+    // Unreachable: parseOrExit already ran the same checks (LoadCommand.validate).
     FileHandle.standardError.write(Data("\(error)\n".utf8))
     exit(64)
 }

@@ -4,7 +4,8 @@
 //
 // stdout carries exactly one line, `notifyd listening on HOST:PORT`, once ready (tests and
 // scripts parse the port, which matters with INSTAVERSE_NOTIFYD_PORT=0); logs go to stderr.
-// Exit status: 0 after a graceful stop, 1 when the configuration or the start fails.
+// Exit status: 0 after a graceful stop, 1 when the configuration or the start fails, 64 for
+// a command-line argument other than --help and --version.
 import Daemon
 import IOCore
 import NotifyCore
@@ -33,14 +34,7 @@ final class Main {
     }
 
     func run() -> Int32 {
-        // A parent may hand us a blocked signal mask (Foundation's Process does): SIGTERM
-        // would then stay pending forever. Unblock before any thread starts (they inherit it).
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        sigaddset(&signals, SIGTERM)
-        sigaddset(&signals, SIGINT)
-        sigaddset(&signals, SIGUSR2)
-        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
+        DaemonLifecycle.prepareProcess()
         let limit = raiseOpenFilesLimit()
         log.info("open files limit \(limit)")
         let loop: EventLoop
@@ -54,40 +48,28 @@ final class Main {
             log.error("start failed: \(error)")
             return 1
         }
-        print("notifyd listening on \(config.host):\(port)")
-        fflush(nil)
-        notifier.ready(status: "listening on port \(port)")
-        var watchdog: LoopTimer?
-        if let micros = notifier.watchdogIntervalMicros {
-            let interval = Duration.microseconds(Int64(max(micros, 1000)))
-            let notifier = self.notifier
-            notifier.watchdog()
-            watchdog = loop.schedule(after: interval, repeating: interval) { notifier.watchdog() }
-        }
-        var watchers: [SignalWatcher] = []
-        let stop: (Int32) -> Void = { [log, notifier] signal in
-            log.info("signal \(signal): stopping")
-            notifier.stopping()
-            daemon.shutdown {
-                watchdog?.cancel()
-                for w in watchers { w.cancel() }
-                loop.stop()
-            }
-        }
+        // SIGUSR2 fault injection for the watchdog test (off unless the variable is set): it
+        // blocks the loop thread, as a bug would, so WATCHDOG=1 must stop until it returns.
+        var stall: SignalWatcher?
+        let lifecycle: DaemonLifecycle
         do {
-            watchers.append(try loop.onSignal(SIGTERM, stop))
-            watchers.append(try loop.onSignal(SIGINT, stop))
-            // Fault injection for the watchdog test (off unless the variable is set): SIGUSR2
-            // blocks the loop thread, as a bug would, so WATCHDOG=1 must stop until it returns.
+            lifecycle = try DaemonLifecycle(loop: loop, notifier: notifier, log: log) { done in
+                daemon.shutdown {
+                    stall?.cancel()
+                    done()
+                }
+            }
             if let stallMs = ProcessInfoLite.int("INSTAVERSE_DEBUG_STALL_MS"), stallMs > 0 {
                 log.warning("fault injection on: SIGUSR2 stalls the event loop for \(stallMs) ms")
-                watchers.append(try loop.onSignal(SIGUSR2) { _ in usleep(useconds_t(stallMs) * 1000) })
+                stall = try loop.onSignal(SIGUSR2) { _ in usleep(useconds_t(stallMs) * 1000) }
             }
         } catch {
             log.error("cannot watch signals: \(error)")
             return 1
         }
-        signal(SIGPIPE, SIG_IGN)
+        print("notifyd listening on \(config.host):\(port)")
+        fflush(nil)
+        lifecycle.ready(status: "listening on port \(port)")
         loop.run()
         do {
             try loop.close()
@@ -102,4 +84,18 @@ enum ProcessInfoLite {
     static func int(_ name: String) -> Int? { getenv(name).flatMap { Int(String(cString: $0)) } }
 }
 
+enum NotifydDescription: DaemonDescription {
+    static let name = "notifyd"
+    static let abstract = "The Instaverse notification daemon: WebSocket sessions, REST, AMQP ingest."
+    static let discussion = """
+    Configuration comes from INSTAVERSE_* environment variables (docs/notifyd.md), e.g. \
+    INSTAVERSE_NOTIFYD_HOST, INSTAVERSE_NOTIFYD_PORT, INSTAVERSE_AMQP_URL, \
+    INSTAVERSE_STORE_PATH, INSTAVERSE_JWT_KEYS, INSTAVERSE_LOG_LEVEL. Once ready it prints \
+    `notifyd listening on HOST:PORT` on stdout; logs go to stderr. SIGTERM or SIGINT stops it \
+    gracefully. Exit status: 0 after a graceful stop, 1 when the configuration or the start \
+    fails.
+    """
+}
+
+DaemonCommandLine.parseOrExit(NotifydDescription.self)
 exit(Main().run())

@@ -17,6 +17,7 @@ import IOCore
 import Web
 import WebSocket
 
+/// The load modes' settings (WSEchoCommand.swift parses them).
 struct BenchOptions {
     var idle = 0
     var echo = false
@@ -27,29 +28,6 @@ struct BenchOptions {
     var seconds = 5
     var pathsFile: String?
     var awaitMessage = false
-
-    /// Returns nil when no load mode was asked for.
-    init?(_ arguments: [String]) {
-        var i = 1
-        var any = false
-        while i < arguments.count {
-            let next = i + 1 < arguments.count ? arguments[i + 1] : ""
-            switch arguments[i] {
-            case "--idle": idle = Int(next) ?? 0; any = true; i += 1
-            case "--echo-bench": echo = true; any = true
-            case "--target-port": port = Int(next) ?? port; i += 1
-            case "--sources": sources = next.split(separator: ",").map(String.init); i += 1
-            case "--connections": connections = Int(next) ?? connections; i += 1
-            case "--size": size = Int(next) ?? size; i += 1
-            case "--seconds": seconds = Int(next) ?? seconds; i += 1
-            case "--paths": pathsFile = next; i += 1
-            case "--await-message": awaitMessage = true
-            default: break
-            }
-            i += 1
-        }
-        if !any { return nil }
-    }
 }
 
 /// Counts echoes and sends the next message at once.

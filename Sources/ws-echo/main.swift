@@ -8,42 +8,22 @@
 //       Runs every case of a `wstest -m fuzzingserver` with this project's client (echoing
 //       back what it receives), then asks the fuzzingserver to write its report.
 //   ws-echo --idle N / --echo-bench ...: load modes (Bench.swift).
+// `ws-echo --help` lists every option (WSEchoCommand.swift); a bad one exits 64.
 import Foundation
 import HTTP1
 import IOCore
 import Web
 import WebSocket
 
+/// The server's and the Autobahn client's settings (WSEchoCommand.swift parses them).
 struct Options {
-    var host = ProcessInfo.processInfo.environment["WS_ECHO_HOST"] ?? "127.0.0.1"
-    var port = Int(ProcessInfo.processInfo.environment["WS_ECHO_PORT"] ?? "") ?? 9001
+    var host = "127.0.0.1"
+    var port = 9001
     var reusePort = false
     var maxMessage = 32 * 1024 * 1024
     var deflate = true
     var autobahnURL: String?
     var agent = "instaverse"
-
-    init(_ arguments: [String]) {
-        var i = 1
-        func value() -> String {
-            i += 1
-            guard i < arguments.count else { fail("missing value for \(arguments[i - 1])") }
-            return arguments[i]
-        }
-        while i < arguments.count {
-            switch arguments[i] {
-            case "--host": host = value()
-            case "--port": port = Int(value()) ?? port
-            case "--reuse-port": reusePort = true
-            case "--max-message": maxMessage = Int(value()) ?? maxMessage
-            case "--no-deflate": deflate = false
-            case "--autobahn-client": autobahnURL = value()
-            case "--agent": agent = value()
-            default: fail("unknown argument \(arguments[i])")
-            }
-            i += 1
-        }
-    }
 }
 
 func fail(_ message: String) -> Never {
@@ -186,11 +166,12 @@ func runAutobahnClient(_ options: Options, url: String) throws {
     if driver.failures > 0 { exit(1) }
 }
 
-if let bench = BenchOptions(CommandLine.arguments) {
+let command = WSEchoCommand.parseOrExit()
+if let bench = command.benchOptions {
     do { try runBench(bench) } catch { fail("\(error)") }
     exit(0)
 }
-let options = Options(CommandLine.arguments)
+let options = command.options
 do {
     if let url = options.autobahnURL {
         try runAutobahnClient(options, url: url)

@@ -37,6 +37,61 @@ import Tokens
         #expect(w.worker == s[1] && w.connections == s[1].count && w.targets == a.targets)
     }
 
+    /// Every option of the hand-written parser still parses to the same field, with the same
+    /// defaults when left out.
+    @Test func everyOptionParsesToItsField() throws {
+        let d = try LoadArguments.parse(["storm", "-t", "ws://127.0.0.1:1/"])
+        #expect(d.connections == 1000 && d.rate == nil && d.churn == 100 && d.hold == 0 && d.duration == 10
+                && d.size == 512 && d.amqp == nil && d.grace == 5 && d.perProcess == 15_000 && d.sourceAddresses == 1
+                && d.serverPids.isEmpty && d.json == nil && d.svg == nil && d.maxDuration == 300
+                && d.maxConnections == 100_000 && !d.allowRemote && d.concurrency == 2000 && d.connectTimeout == 10
+                && d.worker == nil && d.port == 0 && d.jwtKeys == nil)
+        let secret = String(repeating: "s", count: 32)
+        let a = try LoadArguments.parse([
+            "deliver", "--connections", "7", "--target", "ws://127.0.0.1:2/a", "-t", "ws://127.0.0.1:3/b",
+            "--jwt-keys", "k1:\(secret)", "--rate", "2.5", "--churn", "3", "--hold", "4", "-d", "6", "--size", "64",
+            "--amqp", "amqp://u:p@127.0.0.1:5672/%2f", "--grace", "7", "--per-process", "0", "--source-addresses", "3",
+            "--server-pid", "11", "--server-pid", "12", "--json", "r.json", "--svg", "r.svg", "--max-duration", "100",
+            "--max-connections", "50", "--concurrency", "0", "--connect-timeout", "2", "--port", "9",
+            "--worker", "3:4:1"])
+        #expect(a.scenario == .deliver && a.connections == 7 && a.targets.map(\.description) == ["ws://127.0.0.1:2/a", "ws://127.0.0.1:3/b"])
+        #expect(a.jwtKeys == "k1:\(secret)" && a.rate == 2.5 && a.churn == 3 && a.hold == 4 && a.duration == 6 && a.size == 64)
+        #expect(a.amqp == "amqp://u:p@127.0.0.1:5672/%2f" && a.grace == 7 && a.perProcess == 1 && a.sourceAddresses == 3)
+        #expect(a.serverPids == [11, 12] && a.json == "r.json" && a.svg == "r.svg" && a.maxDuration == 100)
+        #expect(a.maxConnections == 50 && a.concurrency == 1 && a.connectTimeout == 2 && a.port == 9)
+        #expect(a.worker == UserSlice(first: 3, count: 4, index: 1))
+        #expect(try LoadArguments.parse(["soak", "-t", "ws://10.1.2.3:1/", "--allow-remote"]).allowRemote)
+        #expect(try LoadArguments.parse(["serve-echo", "--port", "0"]).scenario == .serveEcho)
+    }
+
+    /// A refused command line says what is wrong.
+    @Test func refusalsNameTheProblem() {
+        func message(_ argv: [String]) -> String {
+            do { _ = try LoadArguments.parse(argv); return "" } catch { return error.message }
+        }
+        #expect(message(["storm", "-t", "ws://127.0.0.1:1/", "--bogus"]).contains("Unknown option '--bogus'"))
+        #expect(message(["hurricane", "-t", "ws://127.0.0.1:1/"]).contains("hurricane"))
+        #expect(message(["storm", "-t", "http://127.0.0.1:1/"]).contains("http://127.0.0.1:1/"))
+        #expect(message(["storm", "-t", "ws://127.0.0.1:1/", "--rate", "inf"]).contains("--rate"))
+        #expect(message(["storm", "-t", "ws://127.0.0.1:1/", "--hold", "nan"]).contains("--hold"))
+        #expect(message(["storm", "-t", "ws://127.0.0.1:1/", "--server-pid", "0"]).contains("--server-pid"))
+        #expect(message(["storm", "-t", "ws://127.0.0.1:1/", "--worker", "1:2"]).contains("--worker"))
+        #expect(message(["storm", "-t", "ws://127.0.0.1:1/", "-c", "x"]).contains("x"))
+    }
+
+    /// The help lists every option the hand-written usage listed (the parent's --worker stays hidden).
+    @Test func helpListsEveryOption() {
+        let help = LoadCommand.helpMessage(columns: 200)
+        for option in ["<scenario>", "storm, echo, deliver, soak, serve-echo", "-c, --connections", "-t, --target",
+                       "--jwt-keys", "--rate", "--churn", "--hold", "-d, --duration", "--size", "--amqp", "--grace",
+                       "--per-process", "--source-addresses", "--server-pid", "--json", "--svg", "--max-duration",
+                       "--max-connections", "--concurrency", "--connect-timeout", "--allow-remote", "--port",
+                       "--version", "--help"] {
+            #expect(help.contains(option), "\(option) missing from the help")
+        }
+        #expect(!help.contains("--worker"))
+    }
+
     @Test func targetPathSubstitutesTheUser() throws {
         let t = try #require(WSTarget("ws://127.0.0.1:5004/ws?userId={user}"))
         #expect(t.path(for: 42) == "/ws?userId=42" && t.hostHeader == "127.0.0.1:5004")

@@ -108,15 +108,15 @@ public final class ServiceHost: Sendable {
         self.bound = bound
     }
 
-    /// Starts `definition` with `config`. With `handleSignals`, SIGTERM and SIGINT start a
-    /// graceful stop (for `main`; tests call `stop()`), SIGPIPE is ignored, and sd_notify
-    /// READY/WATCHDOG/STOPPING are sent. Throws when migrations fail or the port is taken.
+    /// Starts `definition` with `config`. With `handleSignals` (for `main`; tests call `stop()`),
+    /// the daemon lifecycle runs: SIGTERM and SIGINT start a graceful stop, SIGPIPE is ignored,
+    /// and sd_notify READY/WATCHDOG/STOPPING are sent. Throws when migrations fail or the port is taken.
     public static func start(_ definition: some ServiceDefinition, config: ServiceConfig,
                              handleSignals: Bool = false) throws -> ServiceHost {
         let log = ServiceLog(component: config.name + "-service", level: config.logLevel, fd: config.logFileDescriptor,
                              redact: { JWT.redact($0) })
         let metrics = ServiceMetrics(service: config.name)
-        if handleSignals { signal(SIGPIPE, SIG_IGN) }
+        if handleSignals { DaemonLifecycle.prepareProcess() }
 
         let migrationConnection = try PGConnection(url: config.databaseURL)
         let applied = try Migrations.apply(definition.migrations, on: migrationConnection)
@@ -169,11 +169,11 @@ public final class ServiceHost: Sendable {
             }
             do {
                 let port = try service.server.listen(host: config.host, port: config.port)
-                if handleSignals { try installSignals(service, notifier: notifier) }
-                if let micros = notifier.watchdogIntervalMicros {
-                    _ = loop.schedule(after: .microseconds(Int64(micros)), repeating: .microseconds(Int64(micros))) {
-                        notifier.watchdog()
+                if handleSignals {
+                    let lifecycle = try DaemonLifecycle(loop: loop, notifier: notifier, log: log) { done in
+                        service.server.shutdown(graceful: true, completion: done)
                     }
+                    lifecycle.ready(status: "listening on \(config.host):\(port)")
                 }
                 started.withLock { $0 = .success((port, LoopBound(service, loop: loop))) }
             } catch {
@@ -186,7 +186,6 @@ public final class ServiceHost: Sendable {
         let outcome = started.withLock { $0 }
         switch outcome {
         case .success(let (port, bound))?:
-            notifier.ready(status: "listening on \(config.host):\(port)")
             log.info("listening on \(config.host):\(port)")
             return ServiceHost(port: port, config: config, pool: pool, cpu: cpu, log: log, relay: relay, publisher: publisher,
                                consumer: consumer, thread: thread, bound: bound)
@@ -201,16 +200,6 @@ public final class ServiceHost: Sendable {
         case nil:
             preconditionFailure("the loop setup always reports")
         }
-    }
-
-    private static func installSignals(_ service: Service, notifier: SystemdNotifier) throws {
-        let stop: (Int32) -> Void = { signal in
-            service.log.info("signal \(signal): stopping")
-            notifier.stopping()
-            service.server.shutdown(graceful: true) { service.loop.stop() }
-        }
-        _ = try service.loop.onSignal(SIGTERM, stop)
-        _ = try service.loop.onSignal(SIGINT, stop)
     }
 
     /// Runs `body` on the loop thread (tests inspect state this way). Returns false when the

@@ -26,4 +26,17 @@ public enum ServiceMain {
             return 1
         }
     }
+
+    /// The `--help` text after the usage: where a service's configuration comes from.
+    public static func discussion(name: String, defaultPort: Int, defaultDatabase: String) -> String {
+        let upper = name.uppercased()
+        return """
+        Configuration comes from INSTAVERSE_* environment variables (docs/services.md): \
+        INSTAVERSE_\(upper)_HOST (127.0.0.1), INSTAVERSE_\(upper)_PORT (\(defaultPort)), \
+        INSTAVERSE_\(upper)_DB_URL or INSTAVERSE_PG_URL (+ /\(defaultDatabase)), \
+        INSTAVERSE_JWT_KEYS (required), INSTAVERSE_AMQP_URL, INSTAVERSE_LOG_LEVEL. SIGTERM or \
+        SIGINT stops it gracefully. Exit status: 0 after a graceful stop, 1 when the \
+        configuration or the start fails.
+        """
+    }
 }
