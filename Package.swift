@@ -53,6 +53,8 @@ let package = Package(
         .target(name: "Daemon"),
         // notifyd's store: protocol, SQLite implementation, in-memory double.
         .target(name: "Store", dependencies: ["CSQLite"]),
+        // Insert throughput of the SQLite store (scripts/bench-store.sh): a benchmark, kept out of the unit suite.
+        .executableTarget(name: "store-bench", dependencies: ["Store"]),
         // notifyd as a library (hub, sessions, REST) so tests can drive it in-process.
         .target(name: "NotifyCore", dependencies: ["IOCore", "HTTP1", "WebSocket", "Web", "AMQP", "Store", "Tokens", "Events", "Daemon"]),
         .executableTarget(name: "notifyd", dependencies: ["NotifyCore", "Daemon", "IOCore", "Tokens"]),
@@ -75,7 +77,7 @@ let package = Package(
         .testTarget(name: "WebTests", dependencies: ["Web", "IOCore", "HTTP1", "WebSocket"]),
         .testTarget(name: "FoundationTests", dependencies: ["TestSupport", "CLibUV", "CRabbitMQ", "COpenSSL", "CSQLite", "CPQ", "CZlib"]),
         .testTarget(name: "EventsTests", dependencies: ["Events"]),
-        .testTarget(name: "LoadTests", dependencies: ["instaverse-load", "IOCore", "Tokens", .product(name: "Histogram", package: "hdrhistogram-swift")]),
+        .testTarget(name: "LoadTests", dependencies: ["instaverse-load", "IOCore", "Tokens", "TestSupport", .product(name: "Histogram", package: "hdrhistogram-swift")]),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP", "Events", "CRabbitMQ", "TestSupport"]),
         .testTarget(name: "NotifyCoreTests", dependencies: ["NotifyCore", "AMQP", "Store", "Events", "CSQLite", "TestSupport"]),
         .testTarget(name: "ServicesTests", dependencies: ["ServiceKit", "Web", "IOCore", "HTTP1", "PG", "AMQP", "Events", "Tokens", "TestSupport"]),

@@ -65,21 +65,5 @@ final class TestThread: Sendable {
     func join() { pthread_join(tid, nil) }
 }
 
-/// Resident set size of this process in bytes, from /proc/self/status.
-func residentBytes() -> Int {
-    let fd = open("/proc/self/status", O_RDONLY)
-    guard fd >= 0 else { return -1 }
-    defer { _ = Glibc.close(fd) }
-    var buffer = [UInt8](repeating: 0, count: 8192)
-    let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-    guard count > 0 else { return -1 }
-    let text = String(decoding: buffer[0..<count], as: UTF8.self)
-    for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-        let digits = line.filter { $0.isNumber }
-        return (Int(digits) ?? -1) * 1024
-    }
-    return -1
-}
-
 /// A deterministic payload: byte i is i % 251.
 func pattern(_ count: Int) -> [UInt8] { (0..<count).map { UInt8($0 % 251) } }

@@ -105,11 +105,11 @@ func startPipeline(_ config: NotificationPipelineConfig, checkVisibility: Bool =
 func publishAll(_ messages: [OutgoingMessage], with publisher: AMQPPublisher, batch: Int = 200,
                 pause: Watched<Int>? = nil, pace: Double = 0, seconds: Double = 120) throws -> Int {
     var retried = 0
-    let deadline = Date().addingTimeInterval(seconds)
+    let deadline = TestDeadline(seconds: seconds)
     for start in stride(from: 0, to: messages.count, by: batch) {
         var pending = Array(messages[start..<min(start + batch, messages.count)])
         while !pending.isEmpty {
-            guard Date() < deadline else { throw PublishTimeout(left: pending.count) }
+            guard !deadline.hasPassed else { throw PublishTimeout(left: pending.count) }
             let outcomes = (try? publisher.publish(pending)) ?? Array(repeating: .unconfirmed, count: pending.count)
             #expect(!outcomes.contains(.unroutable), "an event was unroutable: is the queue bound?")
             pending = zip(pending, outcomes).filter { $0.1 != .confirmed && $0.1 != .unroutable }.map(\.0)

@@ -63,10 +63,9 @@ func storedCounts(_ lane: DaemonLane, users: ClosedRange<Int64>) throws -> (rows
         let caughtUp = eventually(seconds: 120, poll: 0.1) { (try? storedCounts(lane, users: users).rows) ?? 0 >= total }
         #expect(caughtUp)
         let counts = try storedCounts(lane, users: users)
-        #expect(counts.rows == total)
+        #expect(counts.rows == total, "\(storedAtKill) of \(total) stored at the kill")
         #expect(counts.distinctEvents == total)
         #expect(try unreadCount(second, users.lowerBound, token) == total / users.count)
-        print("kill -9 burst: \(storedAtKill) of \(total) stored at the kill; after restart \(counts.rows) rows, \(counts.distinctEvents) distinct events")
         second.expectCleanExit()
     }
 

@@ -91,12 +91,13 @@ struct HubFixture {
         hub = Hub(loop: loop, store: store, config: config, metrics: metrics)
     }
 
-    /// Runs the pending store operations and lets their completions run on the loop.
+    /// Runs the pending store operations and lets their completions run on the loop, until
+    /// no store operation is left queued (a completion may queue the next one).
     func settle() {
-        for _ in 0..<4 {
+        repeat {
             store.runPending()
             _ = loop.runNoWait()
-        }
+        } while store.pendingCount > 0
     }
 
     func session(user: Int64, since: Int64? = nil, exp: Int64 = Int64.max) -> (Session, RecordingTransport) {
