@@ -30,7 +30,7 @@ let package = Package(
         system("CPQ", "libpq", "libpq-dev"),
         system("CZlib", "zlib", "zlib1g-dev"),
 
-        // The I/O core: loop, TCP, timers, waker, signals, blocking-work offload.
+        // The I/O core: loop, TCP, timers, waker, signals.
         .target(name: "IOCore", dependencies: ["CLibUV"]),
         // Protocol state machines: bytes in, actions out, no sockets.
         .target(name: "HTTP1"),
@@ -66,7 +66,7 @@ let package = Package(
         .executableTarget(name: "instaverse-load", dependencies: ["IOCore", "WebSocket", "Tokens", "AMQP", "Events", .product(name: "Histogram", package: "hdrhistogram-swift")], path: "Load"),
 
         // Tests find the private servers through environment variables (scripts/servers.sh).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["CSQLite", "Store"], path: "Tests/TestSupport"),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "TestSupport"]),
         .testTarget(name: "PGTests", dependencies: ["PG", "TestSupport"]),
         .testTarget(name: "TokensTests", dependencies: ["Tokens", "COpenSSL"]),

@@ -78,25 +78,6 @@ extension IOCoreTests {
             #expect(sender?.isOpen == false)
         }
 
-        @Test func blockingWorkRunsOffTheLoopAndReturnsOnIt() throws {
-            var result: (value: Int, workerThread: pthread_t)?
-            var completedOnLoop = false
-            var loopThread = pthread_t()
-            try withLoop { loop in
-                loopThread = pthread_self()
-                loop.runBlocking({ () -> (Int, pthread_t) in
-                    (6 * 7, pthread_self())
-                }, then: { value in
-                    result = (value.0, value.1)
-                    completedOnLoop = loop.isOnLoopThread && pthread_equal(pthread_self(), loopThread) != 0
-                    loop.stop()
-                })
-            }
-            #expect(result?.value == 42)
-            #expect(completedOnLoop)
-            if let worker = result?.workerThread { #expect(pthread_equal(worker, loopThread) == 0) }
-        }
-
         @Test func signalBecomesACallbackOnTheLoop() throws {
             var received: Int32 = 0
             try withLoop { loop in

@@ -19,16 +19,8 @@ func metric(_ daemon: NotifydProcess, _ name: String) -> Int? {
 
 /// Rows in the store file, and distinct event ids among them.
 func storedCounts(_ lane: DaemonLane, users: ClosedRange<Int64>) throws -> (rows: Int, distinctEvents: Int) {
-    let reader = try SQLiteNotificationReader(path: lane.storePath)
-    defer { reader.close() }
-    var rows = 0
-    var events = Set<String>()
-    for u in users {
-        let all = try reader.since(userId: u, afterId: 0, limit: 1_000_000)
-        rows += all.count
-        for n in all { events.insert(n.eventId) }
-    }
-    return (rows, events.count)
+    let all = try storedNotifications(path: lane.storePath, where: "user_id BETWEEN \(users.lowerBound) AND \(users.upperBound)")
+    return (all.count, Set(all.map(\.eventId)).count)
 }
 
 @Suite(.serialized) struct FailureTests {
