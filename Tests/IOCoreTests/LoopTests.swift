@@ -1,4 +1,4 @@
-// The loop without sockets: timers, cross-thread jobs, blocking work, signals, loop threads.
+// The loop without sockets: timers, cross-thread jobs, signals, loop threads.
 import Testing
 @testable import IOCore
 import Synchronization
