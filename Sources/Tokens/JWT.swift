@@ -2,6 +2,7 @@
 // auth-service issues and notifyd and the gateway check. Only HS256 is accepted, whatever
 // the header says, so alg=none and RS256/HS256 confusion cannot get in. Pure functions,
 // safe from any thread.
+import CryptoBytes
 
 /// The claims this product uses. Other claims in a token are ignored.
 public struct JWTClaims: Sendable, Equatable {

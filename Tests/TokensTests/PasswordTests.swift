@@ -1,6 +1,7 @@
 // scrypt passwords, constant-time comparison, randomness and base64url.
 import Testing
 import Tokens
+import CryptoBytes
 
 /// A low cost for speed in the many-case tests; one test runs the standard cost.
 private let cheap = ScryptParameters(n: 1 << 10, r: 8, p: 1)
@@ -61,11 +62,6 @@ private let cheap = ScryptParameters(n: 1 << 10, r: 8, p: 1)
         #expect(hex == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
     }
 
-    @Test func randomBytes() {
-        #expect(SecureRandom.bytes(0).isEmpty)
-        let a = SecureRandom.bytes(32), b = SecureRandom.bytes(32)
-        #expect(a.count == 32 && a != b)
-    }
 
     @Test(arguments: [
         ("", ""), ("f", "Zg"), ("fo", "Zm8"), ("foo", "Zm9v"), ("foob", "Zm9vYg"), ("fooba", "Zm9vYmE"), ("foobar", "Zm9vYmFy"),
