@@ -34,8 +34,7 @@ import TestSupport
         stopper.cancel()
         // The aborted connections' close callbacks: iterate until only the loop's own
         // wake-up handle is left, then close the loop and check that nothing leaked.
-        let closeDeadline = ContinuousClock.now + .seconds(5)
-        while loop.openHandleCount > 1, ContinuousClock.now < closeDeadline { loop.runNoWait() }
+        for _ in 0..<1000 where loop.openHandleCount > 1 { loop.runNoWait() }
         #expect(throws: Never.self) { try loop.close() }
         #expect(loop.openHandleCount == 0)
         serverThread.stop()
