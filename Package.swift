@@ -32,19 +32,21 @@ let package = Package(
         system("CPQ", "libpq", "libpq-dev"),
         system("CZlib", "zlib", "zlib1g-dev"),
 
-        // The I/O core: loop, TCP, timers, waker, signals, blocking-work offload.
+        // The one wrapper of OpenSSL's SHA-1, random bytes and base64 (WebSocket and Tokens use it).
+        .target(name: "CryptoBytes", dependencies: ["COpenSSL"]),
+        // The I/O core: loop, TCP, timers, waker, signals.
         .target(name: "IOCore", dependencies: ["CLibUV"]),
         // Protocol state machines: bytes in, actions out, no sockets.
         .target(name: "HTTP1"),
-        .target(name: "WebSocket", dependencies: ["COpenSSL", "CZlib"]),
+        .target(name: "WebSocket", dependencies: ["CryptoBytes", "CZlib"]),
         // Bindings of the protocols to the I/O core: HTTP server, WebSocket server and client.
         .target(name: "Web", dependencies: ["IOCore", "HTTP1", "WebSocket"]),
         // Hello-world server for the HTTP benchmark (scripts/bench-http.sh).
         .executableTarget(name: "web-hello", dependencies: ["Web", "IOCore", "HTTP1", "Daemon", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // WebSocket echo endpoint for Autobahn (scripts/conformance.sh) and benchmarks.
         .executableTarget(name: "ws-echo", dependencies: ["Web", "IOCore", "HTTP1", "WebSocket", "Daemon", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        // Crypto helpers: JWT HS256, scrypt, random ids.
-        .target(name: "Tokens", dependencies: ["COpenSSL"]),
+        // Crypto helpers: JWT HS256, scrypt.
+        .target(name: "Tokens", dependencies: ["COpenSSL", "CryptoBytes"]),
         // The event contract shared by every publisher and notifyd.
         .target(name: "Events"),
         // AMQP on rabbitmq-c: consumer and publisher threads.
@@ -57,21 +59,23 @@ let package = Package(
         .target(name: "Daemon", dependencies: ["IOCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // notifyd's store: protocol, SQLite implementation, in-memory double.
         .target(name: "Store", dependencies: ["CSQLite"]),
+        // Insert throughput of the SQLite store (scripts/bench-store.sh): a benchmark, kept out of the unit suite.
+        .executableTarget(name: "store-bench", dependencies: ["Store"]),
         // notifyd as a library (hub, sessions, REST) so tests can drive it in-process.
         .target(name: "NotifyCore", dependencies: ["IOCore", "HTTP1", "WebSocket", "Web", "AMQP", "Store", "Tokens", "Events", "Daemon"]),
         .executableTarget(name: "notifyd", dependencies: ["NotifyCore", "Daemon", "IOCore", "Tokens"]),
         // Shared pieces of the three light services.
-        .target(name: "ServiceKit", dependencies: ["IOCore", "HTTP1", "Web", "PG", "AMQP", "Tokens", "Events", "Daemon"]),
+        .target(name: "ServiceKit", dependencies: ["IOCore", "HTTP1", "Web", "PG", "AMQP", "Tokens", "CryptoBytes", "Events", "Daemon"]),
         .executableTarget(name: "auth-service", dependencies: ["ServiceKit", "Daemon"]),
         .executableTarget(name: "story-service", dependencies: ["ServiceKit", "Daemon"]),
         .executableTarget(name: "social-service", dependencies: ["ServiceKit", "Daemon"]),
         .executableTarget(name: "instaverse-load", dependencies: ["IOCore", "WebSocket", "Tokens", "AMQP", "Events", "Daemon", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Histogram", package: "hdrhistogram-swift")], path: "Load"),
 
         // Tests find the private servers through environment variables (scripts/servers.sh).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["CSQLite", "Store"], path: "Tests/TestSupport"),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "IOCore", "TestSupport"]),
         .testTarget(name: "PGTests", dependencies: ["PG", "TestSupport"]),
-        .testTarget(name: "TokensTests", dependencies: ["Tokens", "COpenSSL"]),
+        .testTarget(name: "TokensTests", dependencies: ["Tokens", "CryptoBytes", "COpenSSL"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "CSQLite"]),
         .testTarget(name: "IOCoreTests", dependencies: ["IOCore"]),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
@@ -79,10 +83,10 @@ let package = Package(
         .testTarget(name: "WebTests", dependencies: ["Web", "IOCore", "HTTP1", "WebSocket"]),
         .testTarget(name: "FoundationTests", dependencies: ["TestSupport", "CLibUV", "CRabbitMQ", "COpenSSL", "CSQLite", "CPQ", "CZlib"]),
         .testTarget(name: "EventsTests", dependencies: ["Events"]),
-        .testTarget(name: "LoadTests", dependencies: ["instaverse-load", "IOCore", "Tokens", .product(name: "Histogram", package: "hdrhistogram-swift")]),
+        .testTarget(name: "LoadTests", dependencies: ["instaverse-load", "IOCore", "Tokens", "TestSupport", .product(name: "Histogram", package: "hdrhistogram-swift")]),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP", "Events", "CRabbitMQ", "TestSupport"]),
         .testTarget(name: "NotifyCoreTests", dependencies: ["NotifyCore", "AMQP", "Store", "Events", "CSQLite", "TestSupport"]),
-        .testTarget(name: "ServicesTests", dependencies: ["ServiceKit", "Web", "IOCore", "HTTP1", "PG", "AMQP", "Events", "Tokens", "TestSupport"]),
+        .testTarget(name: "ServicesTests", dependencies: ["ServiceKit", "Web", "IOCore", "HTTP1", "PG", "AMQP", "Events", "Tokens", "CryptoBytes", "TestSupport"]),
         // Black-box tests of the built notifyd binary (spawned as a process) plus unit tests of its front.
         .testTarget(name: "NotifydTests", dependencies: ["NotifyCore", "AMQP", "Store", "Events", "Tokens", "HTTP1", "WebSocket", "Web", "IOCore", "Daemon", "TestSupport"]),
     ]

@@ -1,5 +1,6 @@
 // Modes 0-6: the Tokens module (JWT, its flat JSON reader, redaction, Base64URL, the scrypt
 // encoded string, the key list).
+import CryptoBytes
 import HTTP1
 @testable import Tokens
 

@@ -9,9 +9,7 @@
 //   front's `perform` jobs. Writer-connection-only design: REST/WebSocket reads run as jobs
 //   between batches on the same connection (at most maxJobsPerTurn between two batches;
 //   at most maxQueuedJobs queued, past which perform fails at once with StoreQueueFull). They are single indexed queries, cheaper than a
-//   thread hop; a front that wants reads never to queue behind a commit can open
-//   SQLiteNotificationReader connections on its own threads (WAL lets them run beside the
-//   writer) without changing this API.
+//   thread hop.
 // - `deliver` and every `perform` completion run on the store thread: they must return
 //   quickly (hand off to an event loop, e.g. EventLoop.Sender.execute).
 //

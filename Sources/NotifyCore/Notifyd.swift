@@ -30,8 +30,9 @@ public final class Notifyd {
     public private(set) var isShuttingDown = false
     /// The helper thread that stops the pipeline at shutdown.
     private var stopThread: JoinableThread?
-    /// The WebSocket server on `server`'s upgrade hook (set at the end of init).
-    private(set) var webSockets: WebSocketServer?
+    /// The WebSocket server on `server`'s upgrade hook (its accept callback and the hook are
+    /// installed at the end of init, once `self` can be captured).
+    let webSockets: WebSocketServer
 
     /// Where the store thread's deliver callback finds the hub (set once, right after init).
     private final class HubSlot: Sendable {
@@ -69,12 +70,16 @@ public final class Notifyd {
         httpConfig.connectionOptions.writeLimits.hardLimit = max(httpConfig.connectionOptions.writeLimits.hardLimit,
                                                                  config.outboundLimitBytes + 64 * 1024)
         server = HTTPServer(loop: loop, configuration: httpConfig)
+        webSockets = WebSocketServer(loop: loop, context: WebSocketContext(configuration: Self.webSocketConfiguration(config))) { _ in
+            let r = AuthRejection(.notFound, "not_found")  // replaced by installWebSocket() before any upgrade
+            return .reject(r.status, headers: r.headers, body: r.body)
+        }
         let probes = NotifyAPI.Probes(isReady: { [weak self] in self?.isReady ?? false },
                                       renderMetrics: { [weak self] in self?.renderMetrics() ?? "" })
         NotifyAPI(loop: loop, store: pipeline, auth: auth, probes: probes, isDeleted: { [weak hub] in hub?.isDeleted($0) ?? false },
                   log: { [log] in log.warning($0) }, logRefusal: { [log] in log.info($0) })
             .install(on: server)
-        webSockets = installWebSocket()
+        installWebSocket()
     }
 
     /// Opens the store and starts the consumer (connection failures are retried in the
@@ -114,11 +119,7 @@ public final class Notifyd {
             }
         } as () -> Void, loop: loop)
         server.shutdown(graceful: true) { done.value(on: self.loop)() }
-        if let webSockets {
-            webSockets.shutdown { done.value(on: self.loop)() }
-        } else {
-            done.value(on: loop)()
-        }
+        webSockets.shutdown { done.value(on: self.loop)() }
         let pipeline = self.pipeline
         let sender = loop.sender
         let me = LoopBound(self, loop: loop)
@@ -141,7 +142,7 @@ public final class Notifyd {
 
     /// The Prometheus text: the pipeline's and front's counters plus the front's gauges.
     public func renderMetrics() -> String {
-        let ws = webSockets?.counters ?? WebSocketCounters()
+        let ws = webSockets.counters
         metrics.connections.store(server.connectionCount + ws.openConnections, ordering: .relaxed)
         metrics.slowConsumerCloses.store(ws.slowConsumerCloses, ordering: .relaxed)
         var out = metrics.renderPrometheus()

@@ -29,8 +29,8 @@ public struct NotifydConfig: Sendable {
 
     // Authentication.
     public var keys: JWTKeySet
-    /// Seconds of clock skew tolerated on exp/nbf (0: exact).
-    public var jwtLeeway: Int64 = 0
+    /// Seconds of clock skew tolerated on exp/nbf (0: exact); the services' default too.
+    public var jwtLeeway: Int64 = JWT.defaultLeeway
     /// Exact origins ("https://app.example.com") a browser may connect from. A request without
     /// an Origin header (a native app, a server, curl) is not a browser and is allowed; a
     /// request with an Origin outside this list is refused with 403, so an empty list means
@@ -82,7 +82,7 @@ public struct NotifydConfig: Sendable {
         capPerUser = try env.int("INSTAVERSE_NOTIFYD_CAP_PER_USER", default: capPerUser)
         pruneInterval = .seconds(try env.int("INSTAVERSE_NOTIFYD_PRUNE_INTERVAL_S", default: 3600, range: 1...Int(Int32.max)))
         stopTimeout = .seconds(try env.int("INSTAVERSE_NOTIFYD_STOP_TIMEOUT_S", default: 10, range: 1...3600))
-        jwtLeeway = Int64(try env.int("INSTAVERSE_JWT_LEEWAY_S", default: 0, range: 0...3600))
+        jwtLeeway = Int64(try env.int("INSTAVERSE_JWT_LEEWAY_S", default: Int(JWT.defaultLeeway), range: 0...3600))
         allowedOrigins = env.list("INSTAVERSE_ALLOWED_ORIGINS")
         handshakeTimeout = .milliseconds(try env.int("INSTAVERSE_NOTIFYD_HANDSHAKE_TIMEOUT_MS", default: 10_000, range: 1...600_000))
         pingInterval = .milliseconds(try env.int("INSTAVERSE_NOTIFYD_PING_INTERVAL_MS", default: 25_000, range: 1...3_600_000))

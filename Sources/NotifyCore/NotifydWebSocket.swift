@@ -65,9 +65,10 @@ extension Notifyd {
         return c
     }
 
-    func installWebSocket() -> WebSocketServer {
-        let context = WebSocketContext(configuration: Self.webSocketConfiguration(config))
-        let ws = WebSocketServer(loop: loop, context: context) { [weak self] request in
+    /// Sets the accept callback (the pre-upgrade checks) and hooks `webSockets` into
+    /// `server`'s upgrades. Called once, at the end of init.
+    func installWebSocket() {
+        webSockets.accept = { [weak self] request in
             guard let self, let decision = self.decideUpgrade(request.head) else {
                 let r = AuthRejection(.notFound, "not_found")
                 return .reject(r.status, headers: r.headers, body: r.body)
@@ -79,9 +80,8 @@ extension Notifyd {
                 return .accept(subprotocol: grant.subprotocol, handler: Session(grant: grant))
             }
         }
-        ws.applicationData = hub
-        ws.attach(to: server, paths: ["/ws", "/"])
-        return ws
+        webSockets.applicationData = hub
+        webSockets.attach(to: server, paths: ["/ws", "/"])
     }
 }
 

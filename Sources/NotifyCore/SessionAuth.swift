@@ -78,7 +78,7 @@ public struct SessionAuthenticator: Sendable {
     public let allowedOrigins: [String]
 
     /// `allowedOrigins` are stored normalized (`normalizedOrigin`).
-    public init(keys: JWTKeySet, leeway: Int64 = 0, allowedOrigins: [String] = []) {
+    public init(keys: JWTKeySet, leeway: Int64 = JWT.defaultLeeway, allowedOrigins: [String] = []) {
         self.keys = keys
         self.leeway = leeway
         self.allowedOrigins = allowedOrigins.map(Self.normalizedOrigin)
@@ -127,9 +127,13 @@ public struct SessionAuthenticator: Sendable {
         }
         var token: String?
         var subprotocol: String?
-        if let bearer = Self.bearerToken(head.headers) {
+        switch BearerCredentials(head.headers) {
+        case .token(let bearer):
             token = bearer
-        } else if let offered = Self.bearerSubprotocol(head.headers) {
+        case .malformed:
+            return .failure(Self.malformedAuthorization)
+        case .absent:
+            guard let offered = Self.bearerSubprotocol(head.headers) else { break }
             subprotocol = offered
             token = String(offered.dropFirst(Self.subprotocolPrefix.count))
         }
@@ -148,7 +152,12 @@ public struct SessionAuthenticator: Sendable {
     /// token_in_url when `query` carries a token, whatever the header says.
     public func authorizeBearer(_ headers: HTTPHeaders, query: String? = nil, now: Int64) -> Result<Int64, AuthRejection> {
         if Self.queryCarriesToken(query) { return .failure(Self.tokenInURL) }
-        guard let token = Self.bearerToken(headers) else { return .failure(AuthRejection(.unauthorized, "missing_token")) }
+        let token: String
+        switch BearerCredentials(headers) {
+        case .absent: return .failure(AuthRejection(.unauthorized, "missing_token"))
+        case .malformed: return .failure(Self.malformedAuthorization)
+        case .token(let bearer): token = bearer
+        }
         do throws(JWTError) {
             let claims = try JWT.verify(token, keys: keys, now: now, leeway: leeway)
             guard let userId = claims.userId else { return .failure(AuthRejection(.unauthorized, "bad_subject")) }
@@ -216,14 +225,9 @@ public struct SessionAuthenticator: Sendable {
         return out
     }
 
-    /// The token of `Authorization: Bearer <token>` (scheme case-insensitive), or nil.
-    static func bearerToken(_ headers: HTTPHeaders) -> String? {
-        guard let value = headers["Authorization"] else { return nil }
-        let parts = value.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        let token = parts[1].drop { $0 == " " }
-        return token.isEmpty ? nil : String(token)
-    }
+    /// An Authorization header that is not `Bearer <token68>` (HTTP1's BearerCredentials):
+    /// 401 `malformed`, as the services answer.
+    static var malformedAuthorization: AuthRejection { AuthRejection(.unauthorized, JWTError.malformed.name) }
 
     /// The first `bearer.<jwt>` entry of Sec-WebSocket-Protocol (all fields, comma lists).
     static func bearerSubprotocol(_ headers: HTTPHeaders) -> String? {

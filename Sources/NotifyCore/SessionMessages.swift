@@ -23,12 +23,8 @@ public enum ServerMessage {
         return frame(out)
     }
 
-    /// `{"type":"backlog","notifications":[...],"unread":N,"more":bool}`, notifications oldest first.
-    public static func backlogFrame(_ notifications: [Notification], unread: Int, more: Bool) -> PreparedFrame {
-        frame(backlogPayload(ArraySlice(notifications), unread: unread, more: more))
-    }
-
-    /// The backlog message within `budget` bytes, so that a large backlog never trips the
+    /// `{"type":"backlog","notifications":[...],"unread":N,"more":bool}`, notifications oldest
+    /// first, within `budget` bytes, so that a large backlog never trips the
     /// slow-consumer limit on its own (it would close the session on every connect).
     /// Notifications that do not fit are left out and `more` is set: with `keepNewest`
     /// (the unread backlog, oldest first) the oldest are dropped, otherwise (`since=`, in

@@ -1,5 +1,5 @@
-// The offline store's contract. notifyd's store thread owns one writer object; REST reads
-// may go through a reader (SQLiteNotificationReader). SQLite is the default, a PostgreSQL
+// The offline store's contract. notifyd's store thread owns one store object and makes
+// every call, reads included. SQLite is the default, a PostgreSQL
 // implementation follows; InMemoryNotificationStore is the test double. One shared test
 // suite runs against every implementation, so they behave alike.
 //

@@ -1,9 +1,7 @@
 // The default offline store: one SQLite file in WAL mode, written by one connection.
 //
 // Threading: not Sendable. notifyd creates it on the store thread (or hands it there once
-// with `sending`) and every call, close included, happens on that thread. REST reads that
-// should not wait behind a batch use SQLiteNotificationReader connections instead (WAL
-// lets readers run while the writer commits).
+// with `sending`) and every call, close included, happens on that thread.
 //
 // Durability (docs/store.md): `insert` returns after COMMIT; with `.full` (the default)
 // the WAL is fsynced at every commit, so what insert returned survives kill -9 and power

@@ -1,7 +1,6 @@
-// The read queries, shared by the writer (SQLiteNotificationStore) and the read-only
-// connections (SQLiteNotificationReader). Each public read runs in one read transaction,
-// so a page and its unread count come from the same snapshot even while another
-// connection writes (WAL readers see the last commit at their BEGIN).
+// The read queries of SQLiteNotificationStore. Each public read runs in one read
+// transaction, so a page and its unread count come from the same snapshot (WAL readers
+// see the last commit at their BEGIN).
 
 final class SQLiteReadQueries {
     static let columns = "id, event_id, user_id, kind, actor_id, actor_username, post_id, comment_id, text, created_at, delivered_at, read_at"

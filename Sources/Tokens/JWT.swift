@@ -2,6 +2,7 @@
 // auth-service issues and notifyd and the gateway check. Only HS256 is accepted, whatever
 // the header says, so alg=none and RS256/HS256 confusion cannot get in. Pure functions,
 // safe from any thread.
+import CryptoBytes
 
 /// The claims this product uses. Other claims in a token are ignored.
 public struct JWTClaims: Sendable, Equatable {
@@ -56,6 +57,10 @@ public enum JWTError: Error, Equatable, Sendable {
 public enum JWT {
     /// Tokens longer than this are refused before any parsing.
     public static let maxTokenBytes = 8 * 1024
+    /// Seconds of clock skew every verifier tolerates on `exp` and `nbf` by default (notifyd's
+    /// INSTAVERSE_JWT_LEEWAY_S overrides it): the issuing auth-service and a verifier on
+    /// another host may disagree by a few seconds, which is small beside a token's lifetime.
+    public static let defaultLeeway: Int64 = 5
 
     /// Signs `claims` with `key`: header {"alg":"HS256","typ":"JWT","kid":key.kid}.
     public static func sign(claims: JWTClaims, key: JWTKey) -> String {

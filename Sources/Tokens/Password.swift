@@ -2,6 +2,7 @@
 // user row: `scrypt$N$r$p$salt$hash` with N, r, p in decimal and salt (16 bytes) and hash
 // (32 bytes) in unpadded base64url. Hashing at the default cost takes ~0.3-0.5 s and
 // 128 MiB: callers run it off the loop threads (a worker pool), never on a loop.
+import CryptoBytes
 import COpenSSL
 
 public struct ScryptParameters: Sendable, Equatable {

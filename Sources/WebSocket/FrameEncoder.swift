@@ -1,5 +1,5 @@
 // Frame encoding (RFC 6455 section 5.2): server frames unmasked, client frames masked.
-import COpenSSL
+import CryptoBytes
 
 /// Stateless frame writer. Callers: the binding (any thread; nothing here is shared).
 public enum WebSocketFrameEncoder {
@@ -107,13 +107,7 @@ public enum WebSocketFrameEncoder {
     /// A mask key from OpenSSL's CSPRNG (RFC 6455 section 5.3 asks for unpredictable keys).
     public static func randomMaskKey() -> UInt32 {
         var key: UInt32 = 0
-        let ok = withUnsafeMutableBytes(of: &key) { RAND_bytes($0.baseAddress?.assumingMemoryBound(to: UInt8.self), 4) }
-        if ok != 1 {
-            // RAND_bytes fails only when the DRBG cannot seed; a masking key's job (defeating
-            // proxy cache poisoning) is still served by the system generator.
-            var rng = SystemRandomNumberGenerator()
-            key = rng.next()
-        }
+        withUnsafeMutableBytes(of: &key) { SecureRandom.fill($0) }
         return key
     }
 }

@@ -1,6 +1,6 @@
 // Small helpers over HTTP header lists for the handshake: no HTTP module is involved; the
 // caller passes the request's or response's headers as (name, value) pairs.
-import COpenSSL
+import CryptoBytes
 
 enum HeaderValues {
     /// All values of header `name` (compared case-insensitively), in order.
@@ -50,27 +50,13 @@ enum HeaderValues {
     @inline(__always) static func lower(_ c: UInt8) -> UInt8 { c >= 65 && c <= 90 ? c + 32 : c }
 }
 
-/// SHA-1 and base64 for Sec-WebSocket-Key / Sec-WebSocket-Accept.
+/// SHA-1 and base64 for Sec-WebSocket-Key / Sec-WebSocket-Accept (CryptoBytes).
 enum HandshakeCrypto {
     static let guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
     /// base64(SHA-1(key + GUID)) (RFC 6455 section 4.2.2).
     static func accept(key: some StringProtocol) -> String {
-        var input = Array(key.utf8)
-        input.append(contentsOf: guid.utf8)
-        var digest = [UInt8](repeating: 0, count: 20)
-        _ = input.withUnsafeBufferPointer { i in
-            digest.withUnsafeMutableBufferPointer { d in SHA1(i.baseAddress, i.count, d.baseAddress) }
-        }
-        return base64(digest)
-    }
-
-    static func base64(_ bytes: [UInt8]) -> String {
-        var out = [UInt8](repeating: 0, count: (bytes.count + 2) / 3 * 4 + 1)
-        let n = out.withUnsafeMutableBufferPointer { o in
-            bytes.withUnsafeBufferPointer { i in EVP_EncodeBlock(o.baseAddress, i.baseAddress, Int32(i.count)) }
-        }
-        return String(decoding: out[0..<Int(max(n, 0))], as: UTF8.self)
+        Base64.encode(SHA1Digest.hash(Array(key.utf8) + Array(guid.utf8)))
     }
 
     /// Whether `key` is base64 for exactly 16 bytes: 22 alphabet characters then "==".
@@ -91,12 +77,6 @@ enum HandshakeCrypto {
 
     /// A fresh Sec-WebSocket-Key: 16 bytes from OpenSSL's CSPRNG, base64.
     static func randomKey() -> String {
-        var bytes = [UInt8](repeating: 0, count: 16)
-        let ok = bytes.withUnsafeMutableBufferPointer { RAND_bytes($0.baseAddress, 16) }
-        if ok != 1 {
-            var rng = SystemRandomNumberGenerator()
-            for i in 0..<16 { bytes[i] = rng.next() }
-        }
-        return base64(bytes)
+        Base64.encode(SecureRandom.bytes(16))
     }
 }

@@ -65,20 +65,36 @@ final class TestThread: Sendable {
     func join() { pthread_join(tid, nil) }
 }
 
-/// Resident set size of this process in bytes, from /proc/self/status.
-func residentBytes() -> Int {
-    let fd = open("/proc/self/status", O_RDONLY)
-    guard fd >= 0 else { return -1 }
-    defer { _ = Glibc.close(fd) }
-    var buffer = [UInt8](repeating: 0, count: 8192)
-    let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-    guard count > 0 else { return -1 }
-    let text = String(decoding: buffer[0..<count], as: UTF8.self)
-    for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-        let digits = line.filter { $0.isNumber }
-        return (Int(digits) ?? -1) * 1024
+/// Runs `loop` until `condition` holds, checking it on a 1 ms loop timer so that the loop
+/// sleeps in the kernel between events (no busy spin); gives up after `checks` checks (about
+/// 30 s at the default). Returns whether it held. Leaves a cancelled timer to be closed by
+/// the loop's next iteration.
+func run(_ loop: EventLoop, checks: Int = 30_000, until condition: @escaping () -> Bool) -> Bool {
+    if condition() { return true }
+    var left = checks
+    var held = false
+    let timer = loop.schedule(after: .milliseconds(1), repeating: .milliseconds(1)) {
+        left -= 1
+        if condition() {
+            held = true
+            loop.stop()
+        } else if left <= 0 {
+            loop.stop()
+        }
     }
-    return -1
+    loop.run()
+    timer.cancel()
+    return held
+}
+
+/// Runs `loop`'s iterations without blocking until `condition` holds, for work that is
+/// already due (close callbacks); false when 1,000 iterations did not get there.
+func runDue(_ loop: EventLoop, until condition: () -> Bool) -> Bool {
+    for _ in 0..<1000 {
+        if condition() { return true }
+        _ = loop.runNoWait()
+    }
+    return condition()
 }
 
 /// A deterministic payload: byte i is i % 251.

@@ -4,21 +4,20 @@ import Glibc
 import IOCore
 import Synchronization
 import Testing
+import TestSupport
 @testable import instaverse_load
 
 @Suite struct EchoEndToEndTests {
     @Test func echoScenarioEchoesAndRecordsLatency() throws {
-        let port = Mutex(0)
+        let port = Watched(0)
         let serverThread = try EventLoopThread(name: "echo-server") { loop in
             let server = EchoServer(loop: loop)
             let bound = (try? server.listen(port: 0)) ?? -1
-            port.withLock { $0 = bound }
+            port.update { $0 = bound }
             // Keep the server alive for the loop's life (the listener retains itself while open).
             _ = Unmanaged.passRetained(server)
         }
-        let deadline = ContinuousClock.now + .seconds(5)
-        while port.withLock({ $0 }) == 0, ContinuousClock.now < deadline { Thread.yieldNow() }
-        let bound = port.withLock { $0 }
+        let bound = port.wait(seconds: 5) { $0 != 0 } ? port.read { $0 } : 0
         #expect(bound > 0)
 
         let args = try LoadArguments.parse(["echo", "-c", "10", "--target", "ws://127.0.0.1:\(bound)/echo",
@@ -35,8 +34,7 @@ import Testing
         stopper.cancel()
         // The aborted connections' close callbacks: iterate until only the loop's own
         // wake-up handle is left, then close the loop and check that nothing leaked.
-        let closeDeadline = ContinuousClock.now + .seconds(5)
-        while loop.openHandleCount > 1, ContinuousClock.now < closeDeadline { loop.runNoWait() }
+        for _ in 0..<1000 where loop.openHandleCount > 1 { loop.runNoWait() }
         #expect(throws: Never.self) { try loop.close() }
         #expect(loop.openHandleCount == 0)
         serverThread.stop()
@@ -52,8 +50,4 @@ import Testing
         #expect(tally.messageSeconds > 0.5)
         #expect(progressLines >= 2)
     }
-}
-
-private enum Thread {
-    static func yieldNow() { sched_yield() }
 }

@@ -34,22 +34,16 @@ extension PipelineTests {
             try publishAll(events.map(OutgoingMessage.init(event:)), with: lane.publisher(), batch: 500)
             #expect(try lane.admin().messageCount(queue: lane.queue) == 5000)
 
-            let started = Date()
             let (pipeline, seen) = try startPipeline(lane.config(), checkVisibility: false)
             defer { pipeline.stop() }
             #expect(seen.wait(seconds: 60) { $0.notifications.count >= 5000 }, "delivered \(seen.read { $0.notifications.count })")
-            let elapsed = Date().timeIntervalSince(started)
             #expect(eventually(seconds: 10) { pipeline.consumerCounters.acked == 5000 })
             #expect(try lane.admin().messageCount(queue: lane.queue) == 0)
             try expectExactlyOnce(lane, events, "5000 events")
             let delivered = seen.read { $0 }
             #expect(delivered.notifications.count == 5000)
             #expect(Set(delivered.notifications.map(\.id)).count == 5000)
-            let m = pipeline.metrics
-            let batches = m.storeBatches.load(ordering: .relaxed)
-            print("pipeline: 5000 events in \(String(format: "%.3f", elapsed)) s = \(Int(5000 / elapsed)) events/s "
-                + "(queue -> SQLite FULL commit -> ack -> deliver), \(batches) store batches, mean batch "
-                + "\(m.storeBatchLatency.totalMicros / max(1, m.storeBatchLatency.observations)) µs")
+            #expect(pipeline.metrics.storeBatches.load(ordering: .relaxed) > 0)
         }
 
         @Test func aCrashBetweenCommitAndAckLosesAndDuplicatesNothing() throws {
@@ -87,9 +81,8 @@ extension PipelineTests {
             // back as duplicates, so the two runs' deliveries together never exceed the total.
             let consumedAgain = second.metrics.eventsConsumed.load(ordering: .relaxed)
             #expect(secondIds.count + second.metrics.duplicatesSkipped.load(ordering: .relaxed) == consumedAgain)
-            #expect(beforeCrash + secondIds.count <= 2000)
-            print("crash: \(beforeCrash) delivered before, \(ackedBeforeCrash) acked before; second run consumed "
-                + "\(second.metrics.eventsConsumed.load(ordering: .relaxed)), skipped \(second.metrics.duplicatesSkipped.load(ordering: .relaxed)) duplicates")
+            #expect(beforeCrash + secondIds.count <= 2000,
+                    "\(beforeCrash) delivered before the crash (\(ackedBeforeCrash) acked), \(secondIds.count) after")
         }
 
         /// Runs against a broker of its own: it stops or freezes the broker, which must not
@@ -131,8 +124,6 @@ extension PipelineTests {
             #expect(seen.read { $0.notifications.count } == 4000, "a notification was delivered twice")
             // The reconnect may still be in its backoff when the last event is in: wait for it.
             #expect(eventually(seconds: 30) { pipeline.metrics.brokerReconnects.load(ordering: .relaxed) >= 1 })
-            print("broker restart: 4000 stored once, reconnects \(pipeline.metrics.brokerReconnects.load(ordering: .relaxed)), "
-                + "duplicates skipped \(pipeline.metrics.duplicatesSkipped.load(ordering: .relaxed))")
         }
     }
 }

@@ -214,7 +214,6 @@ import TestSupport
         #expect(stored.count + ready == total, "stored \(stored.count) + ready \(ready) != \(total)")
         #expect(Set(stored.map(\.eventId)).count == stored.count)
         #expect(ready > 0, "the stop did not happen mid-stream")
-        print("stop: \(stored.count) committed and acked, \(ready) left queued")
     }
 }
 

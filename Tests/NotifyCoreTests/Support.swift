@@ -61,13 +61,10 @@ struct Lane {
         try? FileManager.default.removeItem(at: dir)
     }
 
-    /// Every notification in the store file, read through a separate reader connection.
+    /// Every notification of `users` in the store file, read through a separate connection.
     func storedNotifications(users: some Sequence<Int64>) throws -> [Store.Notification] {
-        let reader = try SQLiteNotificationReader(path: dbPath)
-        defer { reader.close() }
-        var all: [Store.Notification] = []
-        for u in users { all += try reader.since(userId: u, afterId: 0, limit: 1_000_000) }
-        return all
+        let ids = users.map(String.init).joined(separator: ",")
+        return try TestSupport.storedNotifications(path: dbPath, where: "user_id IN (\(ids))")
     }
 }
 
@@ -81,11 +78,10 @@ func startPipeline(_ config: NotificationPipelineConfig, checkVisibility: Bool =
         seen.update { $0.deletedUsers += users }
     }) { batch in
         var invisible = 0
-        if checkVisibility, let path, let reader = try? SQLiteNotificationReader(path: path) {
-            for n in batch where ((try? reader.since(userId: n.userId, afterId: n.id - 1, limit: 1))?.first?.id != n.id) {
-                invisible += 1
-            }
-            reader.close()
+        if checkVisibility, let path {
+            let ids = batch.map { String($0.id) }.joined(separator: ",")
+            let visible = (try? storedNotifications(path: path, where: "id IN (\(ids))").count) ?? 0
+            invisible = batch.count - visible
         }
         seen.update { d in
             d.notifications += batch
@@ -105,11 +101,11 @@ func startPipeline(_ config: NotificationPipelineConfig, checkVisibility: Bool =
 func publishAll(_ messages: [OutgoingMessage], with publisher: AMQPPublisher, batch: Int = 200,
                 pause: Watched<Int>? = nil, pace: Double = 0, seconds: Double = 120) throws -> Int {
     var retried = 0
-    let deadline = Date().addingTimeInterval(seconds)
+    let deadline = TestDeadline(seconds: seconds)
     for start in stride(from: 0, to: messages.count, by: batch) {
         var pending = Array(messages[start..<min(start + batch, messages.count)])
         while !pending.isEmpty {
-            guard Date() < deadline else { throw PublishTimeout(left: pending.count) }
+            guard !deadline.hasPassed else { throw PublishTimeout(left: pending.count) }
             let outcomes = (try? publisher.publish(pending)) ?? Array(repeating: .unconfirmed, count: pending.count)
             #expect(!outcomes.contains(.unroutable), "an event was unroutable: is the queue bound?")
             pending = zip(pending, outcomes).filter { $0.1 != .confirmed && $0.1 != .unroutable }.map(\.0)

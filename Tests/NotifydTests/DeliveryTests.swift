@@ -105,9 +105,7 @@ import Store
         #expect(eventually(seconds: 10) { (try? unreadCount(daemon, user, token)) == 1 })
         // Delivery times are not on the wire: check them in the store file.
         #expect(eventually(seconds: 10) {
-            guard let reader = try? SQLiteNotificationReader(path: lane.storePath) else { return false }
-            defer { reader.close() }
-            let rows = (try? reader.since(userId: user, afterId: 0, limit: 10)) ?? []
+            let rows = (try? storedNotifications(path: lane.storePath, where: "user_id = \(user)")) ?? []
             return rows.count == 3 && rows.allSatisfy { $0.deliveredAt != nil }
         })
         // Another user's ids are not touched by this session's read.

@@ -19,16 +19,8 @@ func metric(_ daemon: NotifydProcess, _ name: String) -> Int? {
 
 /// Rows in the store file, and distinct event ids among them.
 func storedCounts(_ lane: DaemonLane, users: ClosedRange<Int64>) throws -> (rows: Int, distinctEvents: Int) {
-    let reader = try SQLiteNotificationReader(path: lane.storePath)
-    defer { reader.close() }
-    var rows = 0
-    var events = Set<String>()
-    for u in users {
-        let all = try reader.since(userId: u, afterId: 0, limit: 1_000_000)
-        rows += all.count
-        for n in all { events.insert(n.eventId) }
-    }
-    return (rows, events.count)
+    let all = try storedNotifications(path: lane.storePath, where: "user_id BETWEEN \(users.lowerBound) AND \(users.upperBound)")
+    return (all.count, Set(all.map(\.eventId)).count)
 }
 
 @Suite(.serialized) struct FailureTests {
@@ -63,10 +55,9 @@ func storedCounts(_ lane: DaemonLane, users: ClosedRange<Int64>) throws -> (rows
         let caughtUp = eventually(seconds: 120, poll: 0.1) { (try? storedCounts(lane, users: users).rows) ?? 0 >= total }
         #expect(caughtUp)
         let counts = try storedCounts(lane, users: users)
-        #expect(counts.rows == total)
+        #expect(counts.rows == total, "\(storedAtKill) of \(total) stored at the kill")
         #expect(counts.distinctEvents == total)
         #expect(try unreadCount(second, users.lowerBound, token) == total / users.count)
-        print("kill -9 burst: \(storedAtKill) of \(total) stored at the kill; after restart \(counts.rows) rows, \(counts.distinctEvents) distinct events")
         second.expectCleanExit()
     }
 

@@ -23,6 +23,7 @@ import TestSupport
             ("/ws?userId=7", [("Authorization", "Bearer \(try TestTokens.forged(user: user))")], 401, "bad_signature"),
             ("/ws?userId=7", [("Authorization", "Bearer \(TestTokens.algNone(user: user))")], 401, "unsupported_alg"),
             ("/ws?userId=7", [("Authorization", "Bearer garbage")], 401, "malformed"),
+            ("/ws?userId=7", [("Authorization", "Basic \(good)")], 401, "malformed"),  // not Bearer <token68>
             ("/ws?userId=8", [("Authorization", "Bearer \(good)")], 403, "forbidden"),
             ("/ws?userId=7", [("Authorization", "Bearer \(good)"), ("Origin", "https://evil.test")], 403, "origin_not_allowed"),
             ("/ws", [("Authorization", "Bearer \(good)")], 400, "bad_user_id"),

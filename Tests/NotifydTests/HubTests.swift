@@ -41,6 +41,17 @@ final class GatedStore: NotificationStoreAccess {
     }
 }
 
+/// Runs `loop`'s iterations without blocking until `done` holds: the work here is already
+/// queued on the loop (store completions, cross-thread hand-offs), so no clock is involved.
+/// Returns false when 1,000 iterations did not get there.
+func runLoop(_ loop: EventLoop, until done: () -> Bool) -> Bool {
+    for _ in 0..<1000 {
+        if done() { return true }
+        _ = loop.runNoWait()
+    }
+    return done()
+}
+
 /// Records what the hub sends; decodes the (unmasked, short-header) frames' payloads.
 final class RecordingTransport: SessionTransport {
     var texts: [String] = []
@@ -91,13 +102,17 @@ struct HubFixture {
         hub = Hub(loop: loop, store: store, config: config, metrics: metrics)
     }
 
-    /// Runs the pending store operations and lets their completions run on the loop.
+    /// Runs the pending store operations and lets their completions run on the loop, until
+    /// no store operation is left queued (a completion may queue the next one).
     func settle() {
-        for _ in 0..<4 {
+        repeat {
             store.runPending()
             _ = loop.runNoWait()
-        }
+        } while store.pendingCount > 0
     }
+
+    /// Runs the loop until `done` holds (see `runLoop(_:until:)`).
+    func run(until done: () -> Bool) -> Bool { runLoop(loop, until: done) }
 
     func session(user: Int64, since: Int64? = nil, exp: Int64 = Int64.max) -> (Session, RecordingTransport) {
         let t = RecordingTransport()
@@ -143,9 +158,7 @@ struct HubFixture {
         f.store.runPending()                          // the read runs (sees 1); its completion is queued
         let after = try f.store.commit([f.like(2, to: 7)])
         f.hub.deliver(after)                          // reaches the loop before the backlog
-        _ = f.loop.runNoWait()
-        _ = f.loop.runNoWait()
-        #expect(t.ids.count == 2)
+        #expect(f.run { t.ids.count == 2 })
         #expect(t.ids.last == after[0].id)
         #expect(t.texts.first?.hasPrefix(#"{"type":"backlog""#) == true)
         try f.close()

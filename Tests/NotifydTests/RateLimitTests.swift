@@ -95,7 +95,7 @@ final class FullStore: NotificationStoreAccess {
         let t = RecordingTransport()
         let s = Session(grant: SessionGrant(userId: 7, tokenExpiry: Int64.max, subprotocol: nil, since: nil), transport: t)
         hub.open(s)   // the backlog read is refused too: closed 1011
-        for _ in 0..<4 { _ = loop.runNoWait() }
+        #expect(runLoop(loop) { t.closed != nil })
         #expect(t.closed?.code == 1011)
 
         let u = RecordingTransport()
@@ -104,7 +104,7 @@ final class FullStore: NotificationStoreAccess {
         live.rateTAT = Hub.rateClock()
         let read = Array(#"{"type":"read","ids":[1]}"#.utf8)
         for _ in 0..<15 { read.withUnsafeBytes { hub.received(text: $0, from: live) } }
-        for _ in 0..<4 { _ = loop.runNoWait() }
+        #expect(runLoop(loop) { u.texts.count >= 15 })
         #expect(u.texts.count == 15)
         #expect(u.texts.allSatisfy { $0 == #"{"type":"error","error":"busy"}"# })
         #expect(live.invalidMessages == 0 && u.closed == nil)

@@ -114,27 +114,21 @@ import PG
     @Test func notifyWakesTheRelayPromptly() throws {
         let (schema, conn) = try Self.outboxSchema()
         defer { schema.drop() }
-        let published = Recorder<Date>()
-        // A poll interval far longer than the test: only the NOTIFY can wake the relay in time.
+        let published = Recorder<Int>()
+        // A poll interval far longer than the test: only the NOTIFY can wake the relay.
         let relay = try OutboxRelay(url: schema.url,
                                     configuration: .init(pollInterval: .seconds(120), channel: schema.name)) { messages in
-            for _ in messages { published.append(Date()) }
+            published.append(contentsOf: messages.map { _ in 1 })
             return messages.map { _ in true }
         }
         relay.start()
         defer { relay.stop() }
-        var latencies: [Double] = []
         for index in 0..<5 {
-            // Let the relay reach its idle wait (it has published everything before).
-            let committed = Date()
+            // Each commit is published while the relay waits idle (it has published everything
+            // before): within the wait, far less than the poll interval, so the NOTIFY woke it.
             try Self.append(conn, index..<(index + 1))
             #expect(published.wait(seconds: 20) { $0.count == index + 1 })
-            if let at = published.all.last { latencies.append(at.timeIntervalSince(committed) * 1000) }
         }
-        let sorted = latencies.sorted()
-        print("outbox NOTIFY -> publish latency ms: \(sorted.map { String(format: "%.2f", $0) }) median \(String(format: "%.2f", sorted[sorted.count / 2]))")
-        #expect(latencies.count == 5)
-        #expect(latencies.allSatisfy { $0 < 10_000 })
         #expect(relay.stats.notifyWakeups >= 1)
     }
 }

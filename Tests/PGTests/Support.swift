@@ -27,40 +27,19 @@ struct TestSchema {
     }
 }
 
-/// A thread-safe list that tests append to from other threads, with a wait on its size.
-final class Recorder<Element: Sendable>: @unchecked Sendable {
-    // @unchecked Sendable: `items` is only touched while holding `condition`.
-    private let condition = NSCondition()
-    private var items: [Element] = []
+/// A thread-safe list that tests append to from other threads, with a wait on its size
+/// (a `Watched` list: its waits are on the monotonic clock).
+final class Recorder<Element: Sendable>: Sendable {
+    private let items = Watched<[Element]>([])
 
-    func append(_ element: Element) {
-        condition.lock()
-        items.append(element)
-        condition.broadcast()
-        condition.unlock()
-    }
+    func append(_ element: Element) { items.update { $0.append(element) } }
 
-    func append(contentsOf elements: [Element]) {
-        condition.lock()
-        items.append(contentsOf: elements)
-        condition.broadcast()
-        condition.unlock()
-    }
+    func append(contentsOf elements: [Element]) { items.update { $0.append(contentsOf: elements) } }
 
-    var all: [Element] {
-        condition.lock()
-        defer { condition.unlock() }
-        return items
-    }
+    var all: [Element] { items.read { $0 } }
 
     /// Waits until `ready(items)` holds or `seconds` pass; returns whether it held.
     func wait(seconds: Double, until ready: ([Element]) -> Bool) -> Bool {
-        let deadline = Date(timeIntervalSinceNow: seconds)
-        condition.lock()
-        defer { condition.unlock() }
-        while !ready(items) {
-            if !condition.wait(until: deadline) { return ready(items) }
-        }
-        return true
+        items.wait(seconds: seconds, until: ready)
     }
 }

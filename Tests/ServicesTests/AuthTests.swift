@@ -4,6 +4,7 @@ import Testing
 import HTTP1
 import ServiceKit
 import Tokens
+import CryptoBytes
 
 extension ServicesTests {
     @Suite struct Auth {

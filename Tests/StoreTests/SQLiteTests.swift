@@ -1,4 +1,4 @@
-// What only the SQLite store has: files, durability, concurrent readers, migrations.
+// What only the SQLite store has: files, durability, a second connection's view, migrations.
 import Testing
 import CSQLite
 import Store
@@ -8,16 +8,14 @@ import Store
         let dir = try TempDir()
         let path = dir.file("notify.db")
         let writer = try SQLiteNotificationStore(path: path)
-        let reader = try writer.openReader()
-        #expect(try reader.unreadCount(userId: 1) == 0)
+        let unread = "SELECT count(*) FROM notifications WHERE user_id = 1 AND read_at IS NULL"
+        #expect(try query(path, unread) == ["0"])
         let stored = try writer.insert(batch: (0..<50).map { note("e\($0)", to: 1) })
-        // The reader's earlier read did not pin an old snapshot: each read sees the last commit.
-        #expect(try reader.unreadCount(userId: 1) == 50)
-        #expect(try reader.since(userId: 1, afterId: 0, limit: 100) == stored)
+        // Each read on the second connection sees the last commit (WAL).
+        #expect(try query(path, unread) == ["50"])
+        #expect(try query(path, "SELECT event_id FROM notifications WHERE user_id = 1 ORDER BY id") == stored.map(\.eventId))
         _ = try writer.markRead(id: stored[0].id, userId: 1, at: 5)
-        #expect(try reader.backlog(userId: 1, limit: 100).notifications.count == 49)
-        let other = try SQLiteNotificationReader(path: path)
-        #expect(try other.list(userId: 1, unreadOnly: true, limit: 100, before: nil).notifications.count == 49)
+        #expect(try query(path, unread) == ["49"])
     }
 
     @Test(arguments: [SQLiteDurability.full, .normal])
@@ -95,15 +93,13 @@ import Store
         }
     }
 
-    @Test func aNewerSchemaIsRefusedAndReadersDoNotMigrate() throws {
+    @Test func aNewerSchemaIsRefused() throws {
         let dir = try TempDir()
         let path = dir.file("notify.db")
         try copyFile("/dev/null", path)
-        #expect(throws: StoreError.self) { try SQLiteNotificationReader(path: path) }
         try SQLiteNotificationStore(path: path).close()
         _ = try query(path, "PRAGMA user_version = 99")
         #expect(throws: StoreError.schemaTooNew(found: 99, known: 2)) { try SQLiteNotificationStore(path: path) }
-        #expect(throws: StoreError.schemaTooNew(found: 99, known: 2)) { try SQLiteNotificationReader(path: path) }
     }
 }
 

@@ -1,6 +1,8 @@
 // Waiting on conditions with deadlines, never fixed sleeps: a value guarded by a pthread
 // mutex whose every update is broadcast, and `eventually` for conditions that live elsewhere
-// (another thread's counters, a child process, a server).
+// (another thread's counters, a child process, a server). Deadlines are on the monotonic
+// clock (CLOCK_MONOTONIC, the condition variable's clock too): a wall-clock step cannot
+// shorten or stretch a wait.
 import Foundation
 
 /// @unchecked Sendable: `state` is only read or written with `mutex` held.
@@ -12,7 +14,11 @@ public final class Watched<State>: @unchecked Sendable {
     public init(_ initial: State) {
         state = initial
         pthread_mutex_init(mutex, nil)
-        pthread_cond_init(cond, nil)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(cond, &attributes)
+        pthread_condattr_destroy(&attributes)
     }
 
     deinit {
@@ -42,13 +48,13 @@ public final class Watched<State>: @unchecked Sendable {
     /// seconds so conditions outside `state` are seen too. Returns whether it held.
     @discardableResult
     public func wait(seconds: Double, poll: Double = 0.01, until predicate: (State) -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
+        let deadline = TestDeadline(seconds: seconds)
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         while !predicate(state) {
-            let now = Date()
-            if now >= deadline { return false }
-            let until = min(deadline, now.addingTimeInterval(poll)).timeIntervalSince1970
+            let left = deadline.secondsLeft
+            if left <= 0 { return false }
+            let until = TestDeadline.monotonicSeconds() + min(left, poll)
             var ts = timespec(tv_sec: Int(until), tv_nsec: Int((until - floor(until)) * 1e9))
             pthread_cond_timedwait(cond, mutex, &ts)
         }
@@ -60,12 +66,31 @@ public final class Watched<State>: @unchecked Sendable {
 /// it held (checked once more at the deadline).
 @discardableResult
 public func eventually(seconds: Double = 15, poll: Double = 0.02, _ predicate: () throws -> Bool) rethrows -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
+    let deadline = TestDeadline(seconds: seconds)
     let idle = Watched(0)
     while true {
         if try predicate() { return true }
-        let left = deadline.timeIntervalSinceNow
+        let left = deadline.secondsLeft
         if left <= 0 { return false }
         idle.wait(seconds: min(poll, left), poll: poll) { _ in false }
+    }
+}
+
+/// A point `seconds` from now on the monotonic clock: the bound of a test's wait (a test
+/// that fails to see its condition by then fails; one that sees it earlier never waits longer).
+public struct TestDeadline: Sendable {
+    private let end: Double
+
+    public init(seconds: Double) { end = TestDeadline.monotonicSeconds() + seconds }
+
+    /// Seconds until the deadline; zero or less once it has passed.
+    public var secondsLeft: Double { end - TestDeadline.monotonicSeconds() }
+    public var hasPassed: Bool { secondsLeft <= 0 }
+
+    /// CLOCK_MONOTONIC in seconds: the clock `Watched`'s condition variable waits on.
+    public static func monotonicSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 }

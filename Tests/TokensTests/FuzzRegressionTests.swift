@@ -1,6 +1,7 @@
 // Regressions found by Fuzz/Edges (scripts/test.d/fuzz-edges.sh) and the bounds it checks.
 import Testing
 @testable import Tokens
+import CryptoBytes
 
 private let now: Int64 = 1_800_000_000
 

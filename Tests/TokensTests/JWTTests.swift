@@ -1,6 +1,7 @@
 // JWT HS256: round trip, every refusal with its stable name, kid rotation, redaction.
 import Testing
 import Tokens
+import CryptoBytes
 
 private func key(_ kid: String, _ fill: UInt8) throws -> JWTKey {
     try JWTKey(kid: kid, secret: [UInt8](repeating: fill, count: 32))

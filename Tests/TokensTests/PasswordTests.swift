@@ -1,6 +1,7 @@
 // scrypt passwords, constant-time comparison, randomness and base64url.
 import Testing
 import Tokens
+import CryptoBytes
 
 /// A low cost for speed in the many-case tests; one test runs the standard cost.
 private let cheap = ScryptParameters(n: 1 << 10, r: 8, p: 1)
@@ -61,18 +62,6 @@ private let cheap = ScryptParameters(n: 1 << 10, r: 8, p: 1)
         #expect(hex == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
     }
 
-    @Test func randomAndUUID() {
-        #expect(SecureRandom.bytes(0).isEmpty)
-        let a = SecureRandom.bytes(32), b = SecureRandom.bytes(32)
-        #expect(a.count == 32 && a != b)
-        let uuid = UUIDv4.string()
-        let utf8 = Array(uuid.utf8)
-        #expect(utf8.count == 36)
-        #expect(utf8[8] == UInt8(ascii: "-") && utf8[13] == UInt8(ascii: "-") && utf8[18] == UInt8(ascii: "-") && utf8[23] == UInt8(ascii: "-"))
-        #expect(utf8[14] == UInt8(ascii: "4"))
-        #expect("89ab".utf8.contains(utf8[19]))
-        #expect(UUIDv4.string() != uuid)
-    }
 
     @Test(arguments: [
         ("", ""), ("f", "Zg"), ("fo", "Zm8"), ("foo", "Zm9v"), ("foob", "Zm9vYg"), ("fooba", "Zm9vYmE"), ("foobar", "Zm9vYmFy"),

@@ -129,7 +129,6 @@ func feed(_ state: inout WebSocketConnectionState, _ bytes: [UInt8], now: UInt64
 
 @Suite struct Sizes {
     @Test func parserAndStateSizes() {
-        print("WebSocketFrameParser \(MemoryLayout<WebSocketFrameParser>.size) bytes, WebSocketConnectionState \(MemoryLayout<WebSocketConnectionState>.size) bytes")
-        #expect(MemoryLayout<WebSocketFrameParser>.size <= 100)
+        #expect(MemoryLayout<WebSocketFrameParser>.size <= 100, "\(MemoryLayout<WebSocketFrameParser>.size) bytes")
     }
 }

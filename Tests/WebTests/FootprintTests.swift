@@ -25,7 +25,6 @@ extension WebTests {
                 guard let connection = server.connections.first else { return -1 }
                 return mallocUsableSize(Unmanaged.passUnretained(connection).toOpaque())
             }
-            print("HTTPServerConnection: \(bytes) bytes (malloc_usable_size); parser \(MemoryLayout<HTTPRequestParser>.size) bytes inline")
             #expect(bytes > 0 && bytes <= 320, "HTTPServerConnection takes \(bytes) bytes")
             #expect(server.stop())
         }

@@ -64,12 +64,13 @@ final class TestServer: Sendable {
         return result
     }
 
-    /// Re-checks `condition` on the loop (one loop iteration apart) until it holds or 5 s
-    /// passed: close callbacks run at the end of the iteration that closed a connection.
+    /// Re-checks `condition` on the loop every 2 ms until it holds or 5 s (monotonic) passed:
+    /// close callbacks run at the end of the iteration that closed a connection.
     func eventually(_ condition: @escaping @Sendable (HTTPServer) -> Bool) throws -> Bool {
         let start = ContinuousClock.now
         while ContinuousClock.now - start < .seconds(5) {
             if try onLoop(condition) { return true }
+            pause(milliseconds: 2)
         }
         return false
     }
@@ -209,6 +210,11 @@ final class RawClient {
         while pending.isEmpty, fill() {}
         return pending.isEmpty && sawEOF
     }
+}
+
+/// Sleeps `milliseconds` between two checks of a condition (a poll, not a spin).
+func pause(milliseconds: Int) {
+    _ = DispatchSemaphore(value: 0).wait(timeout: .now() + .milliseconds(milliseconds))
 }
 
 /// Milliseconds since `start` on the monotonic clock.

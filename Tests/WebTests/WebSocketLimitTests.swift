@@ -23,7 +23,7 @@ extension WebTests {
             let ping = try #require(raw.readFrame())
             #expect(ping.opcode == 9)
             let pingedAfter = elapsedMilliseconds(since: start)
-            #expect(pingedAfter >= 150 && pingedAfter < 2000, "pinged after \(pingedAfter) ms")
+            #expect(pingedAfter >= 150, "pinged before the 200 ms interval: after \(pingedAfter) ms")
             // No pong: the transport is closed without a close frame.
             #expect(raw.waitsForEOF())
             #expect(try server.eventually { $0.ws.counters.openConnections == 0 })
@@ -87,7 +87,6 @@ extension WebTests {
                 guard let connection = side.ws.connections.first else { return -1 }
                 return mallocUsableSize(Unmanaged.passUnretained(connection).toOpaque())
             }
-            print("WebSocketConnection: \(bytes) bytes (malloc_usable_size), state \(MemoryLayout<WebSocketConnectionState>.size) inline")
             // 152 bytes requested: glibc's 160-byte chunk (usable 152). Memory per idle
             // connection is a headline figure (docs/websocket.md); a new field must pay for itself.
             #expect(bytes > 0 && bytes <= 152, "WebSocketConnection takes \(bytes) bytes")

@@ -108,11 +108,12 @@ final class WSTestServer: Sendable {
         return result
     }
 
-    /// Re-checks `condition` on the loop until it holds or `seconds` passed.
+    /// Re-checks `condition` on the loop every 2 ms until it holds or `seconds` (monotonic) passed.
     func eventually(seconds: Int = 5, _ condition: @escaping @Sendable (WSSide) -> Bool) throws -> Bool {
         let start = ContinuousClock.now
         while ContinuousClock.now - start < .seconds(seconds) {
             if try onLoop(condition) { return true }
+            pause(milliseconds: 2)
         }
         return false
     }

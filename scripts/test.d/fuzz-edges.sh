@@ -5,7 +5,7 @@
 # sniffing and the query-parameter check) for FUZZ_SECONDS (default 30); non-zero on a crash, a leak or a timeout,
 # the input kept under fuzz-out/. FUZZ_EDGES_MODES=0,1,2 restricts the modes (Main.swift).
 #
-# HTTP1, Tokens (with -enable-testing, for the internal scrypt parser and FlatJSON) and
+# HTTP1, CryptoBytes, Tokens (with -enable-testing, for the internal scrypt parser and FlatJSON) and
 # Events are built as separate instrumented modules; the rest is compiled into one module
 # named Web, whose only stand-in is HTTPError (Fuzz/Edges/WebStub.swift).
 set -euo pipefail
@@ -27,7 +27,8 @@ build_module() {  # name, extra flags..., then sources after --
 echo "fuzz-edges: building"
 {
     build_module HTTP1 -- Sources/HTTP1/*.swift &&
-    build_module Tokens -enable-testing -I Sources/COpenSSL -- Sources/Tokens/*.swift &&
+    build_module CryptoBytes -I Sources/COpenSSL -- Sources/CryptoBytes/*.swift &&
+    build_module Tokens -enable-testing -I "$M" -I Sources/COpenSSL -- Sources/Tokens/*.swift &&
     build_module Events -- Sources/Events/*.swift &&
     swiftc "${FLAGS[@]}" -wmo -module-name Web -I "$M" -I Sources/COpenSSL -I Sources/CRabbitMQ \
         Fuzz/Edges/*.swift \
@@ -38,7 +39,7 @@ echo "fuzz-edges: building"
         Sources/ServiceKit/Story/ImageStore.swift \
         Sources/NotifyCore/ClientMessage.swift Sources/NotifyCore/SessionAuth.swift \
         Sources/AMQP/AMQPEndpoint.swift Sources/AMQP/AMQPError.swift \
-        "$M/HTTP1.o" "$M/Tokens.o" "$M/Events.o" -lcrypto -lrabbitmq -o "$OUT/fuzz-edges"
+        "$M/HTTP1.o" "$M/CryptoBytes.o" "$M/Tokens.o" "$M/Events.o" -lcrypto -lrabbitmq -o "$OUT/fuzz-edges"
 } >"$OUT/build.log" 2>&1 || { grep -v "Cannot export local symbol" "$OUT/build.log"; echo "fuzz-edges: build FAILED"; exit 1; }
 
 exec scripts/fuzz-run.sh fuzz-edges "$OUT/fuzz-edges" 9000 Fuzz/Edges/corpus

@@ -11,6 +11,7 @@ import HTTP1
 import PG
 import Synchronization
 import Tokens
+import CryptoBytes
 import Web
 
 public struct AuthService: ServiceDefinition {

@@ -21,21 +21,20 @@ public struct Caller: Sendable, Equatable {
 public struct Authenticator: Sendable {
     public let keys: JWTKeySet
     /// Clock skew accepted on exp/nbf, in seconds.
-    public var leeway: Int64 = 5
+    public var leeway: Int64 = JWT.defaultLeeway
 
     public init(keys: JWTKeySet) {
         self.keys = keys
     }
 
-    /// The bearer token of `headers`, nil when there is no Authorization header. A header
-    /// that is present but not `Bearer <token>` throws 401 `malformed`.
+    /// The bearer token of `headers` (BearerCredentials), nil when there is no Authorization
+    /// header. A header that is present but not `Bearer <token68>` throws 401 `malformed`.
     public static func bearerToken(_ headers: HTTPHeaders) throws(HTTPError) -> String? {
-        guard let value = headers["Authorization"] else { return nil }
-        let parts = value.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty else {
-            throw HTTPError(.unauthorized, JWTError.malformed.name)
+        switch BearerCredentials(headers) {
+        case .absent: return nil
+        case .malformed: throw HTTPError(.unauthorized, JWTError.malformed.name)
+        case .token(let token): return token
         }
-        return String(parts[1]).trimmingCharacters(in: " ")
     }
 
     /// The caller of `request`. 401 with `{"error": "<jwt error name>"}` (`missing_token` when

@@ -44,11 +44,11 @@ struct EventFeed {
     }
 
     func publish(_ messages: [OutgoingMessage], seconds: Double = 120) throws {
-        let deadline = Date().addingTimeInterval(seconds)
+        let deadline = TestDeadline(seconds: seconds)
         for start in stride(from: 0, to: messages.count, by: 500) {
             var pending = Array(messages[start..<min(start + 500, messages.count)])
             while !pending.isEmpty {
-                guard Date() < deadline else { throw DaemonFailed(message: "\(pending.count) events never confirmed") }
+                guard !deadline.hasPassed else { throw DaemonFailed(message: "\(pending.count) events never confirmed") }
                 let outcomes = (try? publisher.publish(pending)) ?? Array(repeating: .unconfirmed, count: pending.count)
                 #expect(!outcomes.contains(.unroutable), "an event was unroutable: is the daemon's queue bound?")
                 pending = zip(pending, outcomes).filter { $0.1 != .confirmed && $0.1 != .unroutable }.map(\.0)

@@ -1,6 +1,60 @@
-// Base64url without padding (RFC 4648 §5), the alphabet of JWT segments and of the
-// encoded password hashes. Pure Swift: no Foundation, one allocation per call.
+// The one wrapper of OpenSSL's byte-level primitives that the protocols and the tokens share:
+// SHA-1 (Sec-WebSocket-Accept), random bytes (salts, secrets, WebSocket keys and masks) and
+// base64 (the WebSocket handshake's padded standard alphabet; JWT's and the password
+// strings' unpadded base64url). Pure functions, any thread.
+import COpenSSL
 
+public enum SHA1Digest {
+    public static let size = 20
+
+    /// SHA-1 of `bytes` (OpenSSL's one-shot SHA1()). Only for RFC 6455's handshake, which
+    /// asks for it: not a security property.
+    public static func hash<Bytes: Collection>(_ bytes: Bytes) -> [UInt8] where Bytes.Element == UInt8 {
+        let input = Array(bytes)
+        var digest = [UInt8](repeating: 0, count: size)
+        _ = input.withUnsafeBufferPointer { i in
+            digest.withUnsafeMutableBufferPointer { d in SHA1(i.baseAddress, i.count, d.baseAddress) }
+        }
+        return digest
+    }
+}
+
+public enum SecureRandom {
+    /// Returns `count` cryptographically secure random bytes (OpenSSL's CSPRNG, seeded from
+    /// getrandom(2)). Thread-safe.
+    public static func bytes(_ count: Int) -> [UInt8] {
+        precondition(count >= 0, "SecureRandom.bytes: negative count")
+        var out = [UInt8](repeating: 0, count: count)
+        out.withUnsafeMutableBytes { fill($0) }
+        return out
+    }
+
+    /// Fills `buffer` with cryptographically secure random bytes.
+    ///
+    /// RAND_bytes fails only when the OS entropy source is unusable. Carrying on would
+    /// hand out predictable salts, keys and masks, so that failure stops the process instead
+    /// of returning an error every caller would have to get right.
+    public static func fill(_ buffer: UnsafeMutableRawBufferPointer) {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return }
+        let ok = RAND_bytes(base.assumingMemoryBound(to: UInt8.self), Int32(buffer.count))
+        guard ok == 1 else { fatalError("RAND_bytes failed: no secure randomness available") }
+    }
+}
+
+/// Base64 with padding, standard alphabet (RFC 4648 §4): OpenSSL's EVP_EncodeBlock.
+public enum Base64 {
+    public static func encode<Bytes: Collection>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+        let input = Array(bytes)
+        var out = [UInt8](repeating: 0, count: (input.count + 2) / 3 * 4 + 1)
+        let n = out.withUnsafeMutableBufferPointer { o in
+            input.withUnsafeBufferPointer { i in EVP_EncodeBlock(o.baseAddress, i.baseAddress, Int32(i.count)) }
+        }
+        return String(decoding: out[0..<Int(max(n, 0))], as: UTF8.self)
+    }
+}
+
+/// Base64url without padding (RFC 4648 §5), the alphabet of JWT segments and of the encoded
+/// password hashes. Pure Swift (OpenSSL has no strict url-safe decoder): one allocation per call.
 public enum Base64URL {
     private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
