@@ -3,6 +3,7 @@
 //   0-127   HTTP request parser, differential: the whole buffer at once must give the same
 //           events as the same bytes cut at two points derived from the input, one byte at a
 //           time, under both default and tiny limits; every `consumed` must stay in bounds.
+//           The same holds for HTTPConnectionState's actions (Connection.swift).
 //   128-191 JSON parser: a parsed document must re-encode to bytes that parse back to the
 //           same encoding.
 //   192-255 Router, percent-decoding and query parsing on the input as a path and query.
@@ -81,6 +82,9 @@ func fuzzHTTP(_ data: UnsafeRawBufferPointer, seed: UInt8) {
         if n <= 512 {
             check(transcript(data, cuts: Array(0..<n), limits: limits, bodyLimit: bodyLimit) == whole, "byte-at-a-time changed the events")
         }
+        let actions = connectionTranscript(data, cuts: [], limits: limits, seed: seed)
+        check(connectionTranscript(data, cuts: [min(a, b), max(a, b)], limits: limits, seed: seed) == actions,
+              "split changed the connection's actions")
     }
 }
 

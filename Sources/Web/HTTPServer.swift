@@ -54,12 +54,8 @@ public final class HTTPServer {
     private var shutdownCompletions: [() -> Void] = []
     public private(set) var isShuttingDown = false
 
-    // Deadlines in loop milliseconds, converted once.
-    let headerTimeoutMs: UInt64
-    let idleTimeoutMs: UInt64
-    let bodyTimeoutMs: UInt64
-    let sendTimeoutMs: UInt64
-    let lingerTimeoutMs: UInt64
+    /// Deadlines in loop milliseconds, converted once.
+    let timeouts: HTTPConnectionTimeouts
 
     public init(loop: EventLoop, configuration: Configuration = Configuration()) {
         self.loop = loop
@@ -67,11 +63,11 @@ public final class HTTPServer {
         self.router = Router(defaultBodyLimit: configuration.parserLimits.defaultMaxBodyBytes)
         dateSecond = time(nil)
         date = HTTPDate.format(secondsSince1970: Int64(dateSecond))
-        headerTimeoutMs = configuration.headerTimeout.loopMilliseconds
-        idleTimeoutMs = configuration.idleTimeout.loopMilliseconds
-        bodyTimeoutMs = configuration.bodyTimeout.loopMilliseconds
-        sendTimeoutMs = configuration.sendTimeout.loopMilliseconds
-        lingerTimeoutMs = configuration.lingerTimeout.loopMilliseconds
+        timeouts = HTTPConnectionTimeouts(header: configuration.headerTimeout.loopMilliseconds,
+                                          body: configuration.bodyTimeout.loopMilliseconds,
+                                          idle: configuration.idleTimeout.loopMilliseconds,
+                                          send: configuration.sendTimeout.loopMilliseconds,
+                                          linger: configuration.lingerTimeout.loopMilliseconds)
     }
 
     /// Adds a route (see `Router.add`): `:name` segments become `request.parameters`.

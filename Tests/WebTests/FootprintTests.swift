@@ -20,11 +20,12 @@ extension WebTests {
             client.send("GET / HTTP/1.1\r\nHost: t\r\nX-Padding: " + String(repeating: "p", count: 2000) + "\r\n\r\n")
             #expect(client.readResponse()?.status == 204)
             // After a sweep period idle, the parser's head buffer is released.
-            #expect(try server.eventually { $0.connections.first?.parser.isHoldingBuffer == false })
+            #expect(try server.eventually { $0.connections.first?.state.parser.isHoldingBuffer == false })
             let bytes = try server.onLoop { server -> Int in
                 guard let connection = server.connections.first else { return -1 }
                 return mallocUsableSize(Unmanaged.passUnretained(connection).toOpaque())
             }
+            #expect(MemoryLayout<HTTPConnectionState>.size <= 224, "the connection state grew: \(MemoryLayout<HTTPConnectionState>.size) bytes inline")
             #expect(bytes > 0 && bytes <= 320, "HTTPServerConnection takes \(bytes) bytes")
             #expect(server.stop())
         }
