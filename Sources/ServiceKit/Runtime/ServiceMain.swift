@@ -4,15 +4,47 @@
 import Glibc
 #endif
 
+import Daemon
+
+/// What a service's main states once: its short name, default port and database. The
+/// command line (`--help`, `--version`) and the configuration are both derived from it.
+public protocol ServiceDescription: DaemonDescription {
+    /// "auth", "story", "social": names INSTAVERSE_<NAME>_* and the log lines.
+    static var service: String { get }
+    static var defaultPort: Int { get }
+    static var defaultDatabase: String { get }
+}
+
+extension ServiceDescription {
+    public static var name: String { service + "-service" }
+
+    /// The `--help` text after the usage: where the service's configuration comes from.
+    public static var discussion: String {
+        let upper = service.uppercased()
+        return """
+        Configuration comes from INSTAVERSE_* environment variables (docs/services.md): \
+        INSTAVERSE_\(upper)_HOST (127.0.0.1), INSTAVERSE_\(upper)_PORT (\(defaultPort)), \
+        INSTAVERSE_\(upper)_DB_URL or INSTAVERSE_PG_URL (+ /\(defaultDatabase)), \
+        INSTAVERSE_JWT_KEYS (required), INSTAVERSE_AMQP_URL, INSTAVERSE_LOG_LEVEL. SIGTERM or \
+        SIGINT stops it gracefully. Exit status: 0 after a graceful stop, 1 when the \
+        configuration or the start fails.
+        """
+    }
+}
+
 public enum ServiceMain {
-    /// Runs `definition` until a stop signal; returns the process exit status.
-    public static func run(_ definition: some ServiceDefinition, name: String, defaultPort: Int,
-                           defaultDatabase: String) -> Int32 {
-        run(name: name, defaultPort: defaultPort, defaultDatabase: defaultDatabase) { definition }
+    /// The whole main of a service executable: parses the command line (returns only when the
+    /// service should start), builds the definition with `make` (which may read settings of
+    /// its own from the environment and throw on a bad one), runs it until a stop signal and
+    /// returns the process exit status.
+    public static func main<S: ServiceDescription, D: ServiceDefinition>(_ description: S.Type,
+                                                                        _ make: () throws -> D) -> Int32 {
+        DaemonCommandLine.parseOrExit(description)
+        return run(name: S.service, defaultPort: S.defaultPort, defaultDatabase: S.defaultDatabase, make)
     }
 
-    /// Builds the definition with `make` (which may read settings of its own from the
-    /// environment and throw on a bad one), then runs it like `run(_:name:…)`.
+    /// Builds the definition with `make`, then runs it until a stop signal; returns the
+    /// process exit status.
     public static func run<D: ServiceDefinition>(name: String, defaultPort: Int, defaultDatabase: String,
                                                  _ make: () throws -> D) -> Int32 {
         do {
@@ -25,18 +57,5 @@ public enum ServiceMain {
             _ = line.utf8CString.withUnsafeBufferPointer { write(2, $0.baseAddress, $0.count - 1) }
             return 1
         }
-    }
-
-    /// The `--help` text after the usage: where a service's configuration comes from.
-    public static func discussion(name: String, defaultPort: Int, defaultDatabase: String) -> String {
-        let upper = name.uppercased()
-        return """
-        Configuration comes from INSTAVERSE_* environment variables (docs/services.md): \
-        INSTAVERSE_\(upper)_HOST (127.0.0.1), INSTAVERSE_\(upper)_PORT (\(defaultPort)), \
-        INSTAVERSE_\(upper)_DB_URL or INSTAVERSE_PG_URL (+ /\(defaultDatabase)), \
-        INSTAVERSE_JWT_KEYS (required), INSTAVERSE_AMQP_URL, INSTAVERSE_LOG_LEVEL. SIGTERM or \
-        SIGINT stops it gracefully. Exit status: 0 after a graceful stop, 1 when the \
-        configuration or the start fails.
-        """
     }
 }
